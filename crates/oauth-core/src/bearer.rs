@@ -1,0 +1,116 @@
+//! Using an access token: `Authorization: Bearer …` (RFC 6750 §2.1).
+//!
+//! Tokens go only in the `Authorization` header. There is deliberately no way to put
+//! one in a query parameter (RFC 9700 §4.3.2) or a form body (OAuth 2.1 §5.1.2).
+
+use crate::client::is_loopback_host;
+use crate::error::ConfigError;
+use crate::secret::AccessToken;
+use http::HeaderValue;
+use http::header::AUTHORIZATION;
+
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+pub fn is_token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Sets `Authorization: Bearer <token>` on `request`, replacing any earlier value, and
+/// marks the header sensitive so that `http`'s own `Debug` hides it.
+///
+/// Refuses a token that is not a `token68` (it could inject header syntax) and a
+/// request to a plain-`http` URL on a non-loopback host (RFC 6750 §5.3: TLS is
+/// mandatory for bearer tokens).
+pub fn attach_bearer<B>(
+    request: &mut http::Request<B>,
+    token: &AccessToken,
+) -> Result<(), ConfigError> {
+    let uri = request.uri();
+    let secure = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => uri.host().is_some_and(is_loopback_host),
+        _ => false,
+    };
+    if !secure {
+        return Err(ConfigError::InsecureResource);
+    }
+    if !is_token68(token.secret()) {
+        return Err(ConfigError::InvalidTokenSyntax);
+    }
+    let mut value = String::with_capacity(7 + token.secret().len());
+    value.push_str("Bearer ");
+    value.push_str(token.secret());
+    let mut value = HeaderValue::try_from(value).map_err(|_| ConfigError::InvalidTokenSyntax)?;
+    value.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_01_golden_header() {
+        let mut req = http::Request::get("https://api.example/me")
+            .body(())
+            .unwrap();
+        attach_bearer(&mut req, &AccessToken::new("mF_9.B5f-4.1JqM")).unwrap();
+        assert_eq!(req.headers()[AUTHORIZATION], "Bearer mF_9.B5f-4.1JqM");
+        assert!(req.headers()[AUTHORIZATION].is_sensitive());
+        assert!(!format!("{req:?}").contains("mF_9"));
+    }
+
+    #[test]
+    fn parse_07_header_injection_is_refused() {
+        let mut req = http::Request::get("https://api.example/me")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            attach_bearer(&mut req, &AccessToken::new("abc\r\nX-Evil: 1")),
+            Err(ConfigError::InvalidTokenSyntax)
+        );
+        assert_eq!(
+            attach_bearer(&mut req, &AccessToken::new("a b")),
+            Err(ConfigError::InvalidTokenSyntax)
+        );
+        assert_eq!(
+            attach_bearer(&mut req, &AccessToken::new("")),
+            Err(ConfigError::InvalidTokenSyntax)
+        );
+    }
+
+    #[test]
+    fn bearer_04_plain_http_only_on_loopback() {
+        let mut req = http::Request::get("http://api.example/me")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            attach_bearer(&mut req, &AccessToken::new("t")),
+            Err(ConfigError::InsecureResource)
+        );
+        for ok in [
+            "http://127.0.0.1:8080/me",
+            "http://[::1]/me",
+            "http://localhost:1/x",
+        ] {
+            let mut req = http::Request::get(ok).body(()).unwrap();
+            assert!(
+                attach_bearer(&mut req, &AccessToken::new("t")).is_ok(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn token68_syntax() {
+        assert!(is_token68("abc=="));
+        assert!(is_token68("a-._~+/9"));
+        assert!(!is_token68("=="));
+        assert!(!is_token68("a=b"));
+        assert!(!is_token68("a\"b"));
+    }
+}

@@ -1,0 +1,592 @@
+//! The client registration: who we are and where the server's endpoints are.
+
+use crate::error::ConfigError;
+use crate::parse::{Limits, ParseOptions, Quirks};
+use crate::secret::ClientSecret;
+use std::fmt;
+use std::sync::Arc;
+use url::{Host, Url};
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3). Exactly one
+/// method is used per request; it is configured, never guessed by probing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// A public client: `client_id` in the body, no secret (`none`).
+    None,
+    /// HTTP Basic with the id and secret each form-urlencoded first, as RFC 6749 §2.3.1
+    /// requires (`client_secret_basic`).
+    ClientSecretBasic(ClientSecret),
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    ClientSecretPost(ClientSecret),
+}
+
+impl ClientAuth {
+    /// The RFC 8414 / RFC 7591 name of the method.
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            ClientAuth::None => "none",
+            ClientAuth::ClientSecretBasic(_) => "client_secret_basic",
+            ClientAuth::ClientSecretPost(_) => "client_secret_post",
+        }
+    }
+}
+
+/// Parameters the authorization-code flow sets itself; an endpoint query or a caller's
+/// extra parameter may not carry them (RFC 6749 §3.1: no parameter twice).
+pub(crate) const AUTHORIZATION_PARAMETERS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// A registered client and the server it is registered with. Cheap to clone (the data
+/// is shared), validated once by [`ClientRegistrationBuilder::build`].
+///
+/// ```
+/// use oauth_core::{ClientAuth, ClientRegistration, ClientSecret};
+///
+/// let client = ClientRegistration::builder("s6BhdRkqt3")
+///     .auth(ClientAuth::ClientSecretBasic(ClientSecret::new("7Fjfp0ZBr1KtDRbnfVdmIw")))
+///     .authorization_endpoint("https://server.example.com/authorize")
+///     .token_endpoint("https://server.example.com/token")
+///     .redirect_uri("https://client.example.com/cb")
+///     .issuer("https://server.example.com")
+///     .build()?;
+/// assert_eq!(client.client_id(), "s6BhdRkqt3");
+/// # Ok::<(), oauth_core::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientRegistration {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client_id: String,
+    auth: ClientAuth,
+    redirect_uri: Option<Url>,
+    authorization_endpoint: Option<Url>,
+    token_endpoint: Url,
+    token_uri: http::Uri,
+    issuer: Option<String>,
+    require_issuer: bool,
+    options: ParseOptions,
+    authorization_ttl: u64,
+}
+
+impl ClientRegistration {
+    /// Starts a registration for `client_id`.
+    pub fn builder(client_id: impl Into<String>) -> ClientRegistrationBuilder {
+        ClientRegistrationBuilder {
+            client_id: client_id.into(),
+            auth: ClientAuth::None,
+            redirect_uri: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            issuer: None,
+            require_issuer: false,
+            quirks: Quirks::default(),
+            limits: Limits::default(),
+            authorization_ttl: ClientRegistrationBuilder::DEFAULT_AUTHORIZATION_TTL,
+            allow_insecure_http: false,
+        }
+    }
+
+    /// The client identifier.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The client authentication method (and secret).
+    pub fn auth(&self) -> &ClientAuth {
+        &self.inner.auth
+    }
+
+    /// The redirect URI, if configured.
+    pub fn redirect_uri(&self) -> Option<&Url> {
+        self.inner.redirect_uri.as_ref()
+    }
+
+    /// The authorization endpoint, if configured.
+    pub fn authorization_endpoint(&self) -> Option<&Url> {
+        self.inner.authorization_endpoint.as_ref()
+    }
+
+    /// The token endpoint.
+    pub fn token_endpoint(&self) -> &Url {
+        &self.inner.token_endpoint
+    }
+
+    pub(crate) fn token_uri(&self) -> &http::Uri {
+        &self.inner.token_uri
+    }
+
+    /// The issuer identifier, exactly as configured (compared byte for byte).
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// Whether callbacks must carry `iss` (RFC 9207).
+    pub fn requires_issuer_parameter(&self) -> bool {
+        self.inner.require_issuer
+    }
+
+    /// Quirks and limits used to read this server's responses.
+    pub fn parse_options(&self) -> &ParseOptions {
+        &self.inner.options
+    }
+
+    /// How long an authorization request waits for its callback, in seconds.
+    pub fn authorization_ttl(&self) -> u64 {
+        self.inner.authorization_ttl
+    }
+}
+
+impl fmt::Debug for ClientRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("ClientRegistration")
+            .field("client_id", &i.client_id)
+            .field("auth", &i.auth)
+            .field("redirect_uri", &i.redirect_uri.as_ref().map(Url::as_str))
+            .field(
+                "authorization_endpoint",
+                &i.authorization_endpoint.as_ref().map(Url::as_str),
+            )
+            .field("token_endpoint", &i.token_endpoint.as_str())
+            .field("issuer", &i.issuer)
+            .field("require_issuer", &i.require_issuer)
+            .field("options", &i.options)
+            .field("authorization_ttl", &i.authorization_ttl)
+            .finish()
+    }
+}
+
+/// Builds a [`ClientRegistration`]; every check happens in [`build`](Self::build).
+#[derive(Debug)]
+#[must_use]
+pub struct ClientRegistrationBuilder {
+    client_id: String,
+    auth: ClientAuth,
+    redirect_uri: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    issuer: Option<String>,
+    require_issuer: bool,
+    quirks: Quirks,
+    limits: Limits,
+    authorization_ttl: u64,
+    allow_insecure_http: bool,
+}
+
+impl ClientRegistrationBuilder {
+    /// Ten minutes: RFC 6749 §4.1.2 recommends it as the longest code lifetime.
+    pub const DEFAULT_AUTHORIZATION_TTL: u64 = 600;
+
+    /// The client authentication method. Default: [`ClientAuth::None`] (public client).
+    pub fn auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The redirect URI: `https`, `http` on a loopback host (RFC 8252 §7.3), or a
+    /// private-use scheme that is a reversed domain name (RFC 8252 §7.1).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The authorization endpoint. Its query, if any, is kept in authorization URLs.
+    pub fn authorization_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.authorization_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The token endpoint (required).
+    pub fn token_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.token_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The issuer identifier, for RFC 9207 `iss` checks. Kept exactly as given.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Require `iss` on every callback (the server advertises
+    /// `authorization_response_iss_parameter_supported`). Needs an issuer.
+    pub fn require_issuer_parameter(mut self, required: bool) -> Self {
+        self.require_issuer = required;
+        self
+    }
+
+    /// Provider quirks tolerated when reading responses.
+    pub fn quirks(mut self, quirks: Quirks) -> Self {
+        self.quirks = quirks;
+        self
+    }
+
+    /// Size limits for responses.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How long an authorization request waits for its callback, in seconds.
+    pub fn authorization_ttl(mut self, secs: u64) -> Self {
+        self.authorization_ttl = secs;
+        self
+    }
+
+    /// Accept plain-`http` endpoints and redirect URIs on non-loopback hosts.
+    /// **For tests only**: tokens and secrets would travel in clear text.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Validates everything and builds the registration.
+    pub fn build(self) -> Result<ClientRegistration, ConfigError> {
+        if self.client_id.is_empty() {
+            return Err(ConfigError::EmptyClientId);
+        }
+        let insecure = self.allow_insecure_http;
+        let token_endpoint = match &self.token_endpoint {
+            Some(s) => endpoint("token_endpoint", s, insecure)?,
+            None => {
+                return Err(ConfigError::Missing {
+                    field: "token_endpoint",
+                });
+            }
+        };
+        let token_uri =
+            http::Uri::try_from(token_endpoint.as_str()).map_err(|_| ConfigError::InvalidUrl {
+                field: "token_endpoint",
+            })?;
+        let authorization_endpoint = match &self.authorization_endpoint {
+            Some(s) => {
+                let url = endpoint("authorization_endpoint", s, insecure)?;
+                // RFC 6749 §3.1: keep the endpoint's query, but never send a parameter twice.
+                for (k, _) in url.query_pairs() {
+                    if AUTHORIZATION_PARAMETERS.contains(&k.as_ref()) {
+                        return Err(ConfigError::ConflictingParameter {
+                            name: k.into_owned(),
+                        });
+                    }
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let redirect_uri = match &self.redirect_uri {
+            Some(s) => Some(redirect_uri(s, insecure)?),
+            None => None,
+        };
+        let issuer = match self.issuer {
+            Some(s) => {
+                check_issuer(&s, insecure)?;
+                Some(s)
+            }
+            None => None,
+        };
+        if self.require_issuer && issuer.is_none() {
+            return Err(ConfigError::IssuerRequired);
+        }
+        Ok(ClientRegistration {
+            inner: Arc::new(Inner {
+                client_id: self.client_id,
+                auth: self.auth,
+                redirect_uri,
+                authorization_endpoint,
+                token_endpoint,
+                token_uri,
+                issuer,
+                require_issuer: self.require_issuer,
+                options: ParseOptions {
+                    quirks: self.quirks,
+                    limits: self.limits,
+                },
+                authorization_ttl: self.authorization_ttl,
+            }),
+        })
+    }
+}
+
+/// Whether `host` (as in a URL or `http::Uri`, IPv6 possibly bracketed) is a loopback
+/// host: `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    match Host::parse(host) {
+        Ok(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Ok(Host::Ipv4(a)) => a.is_loopback(),
+        Ok(Host::Ipv6(a)) => a.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+fn url_is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(a)) => a.is_loopback(),
+        Some(Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    }
+}
+
+/// An authorization-server endpoint: absolute, no fragment, `https` unless loopback
+/// (RFC 6749 §3.1, §3.2, §10.9; TOK-08).
+fn endpoint(field: &'static str, s: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+    let url = Url::parse(s).map_err(|_| ConfigError::InvalidUrl { field })?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(ConfigError::InvalidUrl { field });
+    }
+    if url.fragment().is_some() {
+        return Err(ConfigError::HasFragment { field });
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure || url_is_loopback(&url) => {}
+        _ => return Err(ConfigError::InsecureEndpoint { field }),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in a URL would be sent in every request line and logged.
+        return Err(ConfigError::InvalidUrl { field });
+    }
+    Ok(url)
+}
+
+/// RFC 6749 §3.1.2: absolute, no fragment; RFC 9700 §2.6 / RFC 8252 §7.3: plain http
+/// only on loopback; RFC 8252 §7.1: private-use schemes are reversed domain names.
+fn redirect_uri(s: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+    let url = Url::parse(s).map_err(|_| ConfigError::InvalidRedirectUri {
+        reason: "not an absolute URL",
+    })?;
+    if url.fragment().is_some() {
+        return Err(ConfigError::HasFragment {
+            field: "redirect_uri",
+        });
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure || url_is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::InvalidRedirectUri {
+                reason: "plain http is allowed only for loopback hosts",
+            });
+        }
+        scheme if scheme.contains('.') => {}
+        _ => {
+            return Err(ConfigError::InvalidRedirectUri {
+                reason: "a private-use scheme must be a reversed domain name (com.example.app)",
+            });
+        }
+    }
+    Ok(url)
+}
+
+/// RFC 8414 §2: "a case-sensitive URL that uses the https scheme and has no query or
+/// fragment components".
+fn check_issuer(s: &str, allow_insecure: bool) -> Result<(), ConfigError> {
+    let url = Url::parse(s).map_err(|_| ConfigError::InvalidIssuer {
+        reason: "not an absolute URL",
+    })?;
+    if url.query().is_some() || url.fragment().is_some() || s.contains(['?', '#']) {
+        return Err(ConfigError::InvalidIssuer {
+            reason: "it has a query or a fragment",
+        });
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure || url_is_loopback(&url) => Ok(()),
+        _ => Err(ConfigError::InvalidIssuer {
+            reason: "it must use https",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ClientRegistrationBuilder {
+        ClientRegistration::builder("client")
+            .authorization_endpoint("https://as.example/authorize")
+            .token_endpoint("https://as.example/token")
+            .redirect_uri("https://app.example/cb")
+    }
+
+    #[test]
+    fn tok_08_endpoints_must_be_https_except_loopback() {
+        assert_eq!(
+            base()
+                .token_endpoint("http://as.example/token")
+                .build()
+                .unwrap_err(),
+            ConfigError::InsecureEndpoint {
+                field: "token_endpoint"
+            }
+        );
+        for ok in [
+            "http://127.0.0.1:8080/token",
+            "http://[::1]/t",
+            "http://localhost/t",
+        ] {
+            assert!(base().token_endpoint(ok).build().is_ok(), "{ok}");
+        }
+        assert!(
+            base()
+                .token_endpoint("http://as.example/token")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            base()
+                .token_endpoint("ftp://as.example/token")
+                .build()
+                .unwrap_err(),
+            ConfigError::InsecureEndpoint {
+                field: "token_endpoint"
+            }
+        );
+    }
+
+    #[test]
+    fn authz_03_fragment_in_endpoint_is_refused() {
+        assert_eq!(
+            base()
+                .authorization_endpoint("https://as.example/a#x")
+                .build()
+                .unwrap_err(),
+            ConfigError::HasFragment {
+                field: "authorization_endpoint"
+            }
+        );
+    }
+
+    #[test]
+    fn authz_04_endpoint_query_may_not_carry_our_parameters() {
+        assert_eq!(
+            base()
+                .authorization_endpoint("https://as.example/a?client_id=x")
+                .build()
+                .unwrap_err(),
+            ConfigError::ConflictingParameter {
+                name: "client_id".into()
+            }
+        );
+        assert!(
+            base()
+                .authorization_endpoint("https://as.example/a?tenant=a%20b")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn authz_08_redirect_uri_rules() {
+        assert!(matches!(
+            base().redirect_uri("http://app.example/cb").build(),
+            Err(ConfigError::InvalidRedirectUri { .. })
+        ));
+        assert_eq!(
+            base().redirect_uri("https://x/cb#f").build().unwrap_err(),
+            ConfigError::HasFragment {
+                field: "redirect_uri"
+            }
+        );
+        assert!(matches!(
+            base().redirect_uri("/relative").build(),
+            Err(ConfigError::InvalidRedirectUri { .. })
+        ));
+        assert!(
+            base()
+                .redirect_uri("http://127.0.0.1:4711/cb")
+                .build()
+                .is_ok()
+        );
+        assert!(base().redirect_uri("http://[::1]:4711/cb").build().is_ok());
+    }
+
+    #[test]
+    fn loop_10_private_use_schemes_need_a_domain() {
+        assert!(matches!(
+            base().redirect_uri("myapp:/cb").build(),
+            Err(ConfigError::InvalidRedirectUri { .. })
+        ));
+        assert!(matches!(
+            base().redirect_uri("javascript:alert(1)").build(),
+            Err(ConfigError::InvalidRedirectUri { .. })
+        ));
+        assert!(
+            base()
+                .redirect_uri("com.example.app:/oauth2redirect")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn loop_11_http_redirect_on_lan_is_refused() {
+        assert!(matches!(
+            base().redirect_uri("http://192.168.1.2:8080/cb").build(),
+            Err(ConfigError::InvalidRedirectUri { .. })
+        ));
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(base().issuer("https://as.example").build().is_ok());
+        assert!(base().issuer("https://as.example/tenant/").build().is_ok());
+        assert!(matches!(
+            base().issuer("https://as.example?x=1").build(),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            base().issuer("http://as.example").build(),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert_eq!(
+            base().require_issuer_parameter(true).build().unwrap_err(),
+            ConfigError::IssuerRequired
+        );
+        // Kept exactly as given: no trailing slash added.
+        let c = base().issuer("https://as.example").build().unwrap();
+        assert_eq!(c.issuer(), Some("https://as.example"));
+    }
+
+    #[test]
+    fn required_fields() {
+        assert_eq!(
+            ClientRegistration::builder("")
+                .token_endpoint("https://a/t")
+                .build()
+                .unwrap_err(),
+            ConfigError::EmptyClientId
+        );
+        assert_eq!(
+            ClientRegistration::builder("c").build().unwrap_err(),
+            ConfigError::Missing {
+                field: "token_endpoint"
+            }
+        );
+        assert_eq!(
+            base().token_endpoint("not a url").build().unwrap_err(),
+            ConfigError::InvalidUrl {
+                field: "token_endpoint"
+            }
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let c = base()
+            .auth(ClientAuth::ClientSecretPost(ClientSecret::new("TOPSECRET")))
+            .build()
+            .unwrap();
+        assert!(!format!("{c:?}").contains("TOPSECRET"));
+    }
+}

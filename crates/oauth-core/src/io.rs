@@ -1,0 +1,182 @@
+//! The interface every flow shares with its driver: [`Flow`], [`Input`], [`Output`].
+//!
+//! ```text
+//! driver                            flow
+//!   |<-- Output::Send(request) -------|   an http::Request<Vec<u8>> to send, once
+//!   |--- Input::Response(response) -->|   what came back (any status)
+//!   |--- Input::TransportFailed(f) -->|   or why nothing came back
+//!   |<-- Output::Visit(url) ----------|   show this URL to the user, once
+//!   |<-- Output::AwaitCallback{..} ---|   wait for the redirect, until the deadline
+//!   |--- Input::Callback(url) ------->|   the redirect the user agent delivered
+//!   |<-- Output::WaitUntil(t) --------|   come back at time t
+//!   |--- Input::Tick ---------------->|   time passed
+//!   |<-- Output::Done(result) --------|   finished; repeated on every later poll
+//! ```
+//!
+//! `Send` and `Visit` are edge-triggered: each is returned by exactly one `poll`.
+//! `AwaitCallback`, `AwaitResponse`, `WaitUntil` and `Done` are level-triggered: they
+//! are returned until an input changes the state.
+
+use crate::error::{Error, InputKind, TransportFailure};
+use crate::redact;
+use crate::time::UnixTime;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use url::Url;
+
+/// A request the core asks the driver to send.
+///
+/// It *is* an `http::Request<Vec<u8>>` (dereference it, or take it with
+/// [`HttpRequest::into_http`]); the wrapper exists so that its `Debug` form redacts
+/// `Authorization`, `client_secret`, `code`, `code_verifier`, `refresh_token` and the
+/// other secrets that request bodies carry.
+pub struct HttpRequest(http::Request<Vec<u8>>);
+
+impl HttpRequest {
+    /// Wraps a request (for tests, fake servers and filters).
+    pub fn from_http(request: http::Request<Vec<u8>>) -> Self {
+        HttpRequest(request)
+    }
+
+    /// The request to hand to an HTTP client.
+    pub fn into_http(self) -> http::Request<Vec<u8>> {
+        self.0
+    }
+}
+
+impl Deref for HttpRequest {
+    type Target = http::Request<Vec<u8>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for HttpRequest {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl From<HttpRequest> for http::Request<Vec<u8>> {
+    fn from(r: HttpRequest) -> Self {
+        r.0
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "HttpRequest {{ {:?} }}",
+            redact::request(&self.0).to_string()
+        )
+    }
+}
+
+/// A response the driver received.
+pub type HttpResponse = http::Response<Vec<u8>>;
+
+/// What a driver feeds into a flow, with the current time.
+pub enum Input {
+    /// The response to the request the flow emitted last.
+    Response(HttpResponse),
+    /// The URL the user agent was redirected to (the callback).
+    Callback(Url),
+    /// The request could not be completed.
+    TransportFailed(TransportFailure),
+    /// Time passed (answer to [`Output::WaitUntil`], or a timeout while waiting).
+    Tick,
+}
+
+impl Input {
+    /// The kind of input, for error reports.
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Input::Response(_) => InputKind::Response,
+            Input::Callback(_) => InputKind::Callback,
+            Input::TransportFailed(_) => InputKind::TransportFailed,
+            Input::Tick => InputKind::Tick,
+        }
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Response(r) => write!(f, "Response({:?})", redact::response(r).to_string()),
+            Input::Callback(u) => write!(f, "Callback({})", redact::url(u)),
+            Input::TransportFailed(t) => write!(f, "TransportFailed({t})"),
+            Input::Tick => f.write_str("Tick"),
+        }
+    }
+}
+
+/// What a flow asks its driver to do next.
+///
+/// Not `#[non_exhaustive]` on purpose: a new action must break a driver's loop at
+/// compile time rather than fall into a wildcard arm.
+#[must_use]
+pub enum Output<T> {
+    /// Send this request and feed back [`Input::Response`] or [`Input::TransportFailed`].
+    Send(HttpRequest),
+    /// Direct the user to this URL (open the system browser, print it, …).
+    Visit(Url),
+    /// Wait for the redirect to arrive, then feed [`Input::Callback`]. When the deadline
+    /// passes first, feed [`Input::Tick`] and the flow ends with
+    /// [`Error::FlowExpired`].
+    AwaitCallback {
+        /// When the pending authorization expires.
+        deadline: UnixTime,
+    },
+    /// A request is outstanding: feed its response or its transport failure.
+    AwaitResponse,
+    /// Nothing to do before this time; then feed [`Input::Tick`].
+    WaitUntil(UnixTime),
+    /// The flow is finished.
+    Done(Result<T, Error>),
+}
+
+impl<T: fmt::Debug> fmt::Debug for Output<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Send(r) => write!(f, "Send({r:?})"),
+            Output::Visit(u) => write!(f, "Visit({})", redact::url(u)),
+            Output::AwaitCallback { deadline } => {
+                write!(f, "AwaitCallback {{ deadline: {deadline:?} }}")
+            }
+            Output::AwaitResponse => f.write_str("AwaitResponse"),
+            Output::WaitUntil(t) => write!(f, "WaitUntil({t:?})"),
+            Output::Done(r) => write!(f, "Done({r:?})"),
+        }
+    }
+}
+
+/// A protocol flow: a state machine driven by [`Flow::handle`] and observed with
+/// [`Flow::poll`].
+///
+/// The call contract, for every flow:
+///
+/// 1. Create the flow (each has its own `start`).
+/// 2. Call [`poll`](Flow::poll) and carry out the [`Output`] it returns.
+/// 3. Feed what happened with [`handle`](Flow::handle), passing the current time.
+/// 4. Repeat from 2 until `poll` returns [`Output::Done`].
+///
+/// Neither method panics. An input that does not fit the state ends the flow with
+/// [`Error::UnexpectedInput`]; a finished flow ignores further input and keeps
+/// returning the same `Done`.
+pub trait Flow {
+    /// What the flow produces when it succeeds.
+    type Outcome;
+
+    /// Feeds one input, observed at `now`.
+    fn handle(&mut self, input: Input, now: UnixTime);
+
+    /// The next thing the driver must do.
+    fn poll(&mut self) -> Output<Self::Outcome>;
+
+    /// Whether `input` belongs to this flow in its current state, without changing it.
+    /// A loopback listener serving several logins uses this to route each callback to
+    /// the flow whose `state` it carries (compared in constant time), and to ignore
+    /// forged callbacks instead of letting them end a login.
+    fn accepts(&self, input: &Input) -> bool;
+}

@@ -1,0 +1,324 @@
+//! Log forms that never show a secret.
+//!
+//! [`request`], [`response`] and [`url`] render HTTP messages and URLs for logs and
+//! transcripts: `Authorization`, `Cookie` and `DPoP` headers, and the values of
+//! [`SENSITIVE_PARAMETERS`] in form bodies, JSON bodies and query strings, are replaced
+//! by `<redacted>`. [`sanitize`] makes server-provided text safe for a terminal.
+
+use crate::secret::REDACTED;
+use http::HeaderMap;
+use std::fmt::{self, Write as _};
+use url::Url;
+
+/// Parameter and member names whose values are secrets.
+pub const SENSITIVE_PARAMETERS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "client_assertion",
+    "code",
+    "code_verifier",
+    "state",
+    "device_code",
+    "token",
+    "assertion",
+    "subject_token",
+    "actor_token",
+    "password",
+    "registration_access_token",
+];
+
+/// Header names whose values are secrets.
+pub const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "dpop",
+];
+
+/// Whether `name` (a parameter or JSON member) holds a secret.
+pub fn is_sensitive_parameter(name: &str) -> bool {
+    SENSITIVE_PARAMETERS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
+}
+
+fn is_sensitive_header(name: &str) -> bool {
+    SENSITIVE_HEADERS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Makes text from the network safe to show: control and non-printing characters are
+/// escaped (`\u{1b}`), the result is cut at about `max` characters (with `…`), and runs
+/// that look like tokens (24 or more `token68` characters mixing letters and digits)
+/// are masked.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let masked = mask_token_like(text);
+    let mut out = String::with_capacity(masked.len().min(max + 8));
+    let mut count = 0;
+    for c in masked.chars() {
+        if count >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+        count += 1;
+    }
+    out
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+}
+
+/// Replaces runs of ≥ 24 token characters that contain both a letter and a digit.
+fn mask_token_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run_start: Option<usize> = None;
+    let flush = |out: &mut String, run: &str| {
+        let has_alpha = run.chars().any(|c| c.is_ascii_alphabetic());
+        let has_digit = run.chars().any(|c| c.is_ascii_digit());
+        if run.len() >= 24 && has_alpha && has_digit {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(run);
+        }
+    };
+    for (i, c) in text.char_indices() {
+        if is_token_char(c) {
+            if run_start.is_none() {
+                run_start = Some(i);
+            }
+        } else {
+            if let Some(s) = run_start.take() {
+                flush(&mut out, &text[s..i]);
+            }
+            out.push(c);
+        }
+    }
+    if let Some(s) = run_start {
+        flush(&mut out, &text[s..]);
+    }
+    out
+}
+
+/// The start of a body as safe text: at most `max` bytes, lossy UTF-8, sanitised,
+/// with sensitive members of a JSON or form body redacted.
+pub fn body_snippet(body: &[u8], max: usize) -> String {
+    let redacted = redact_body(body);
+    sanitize(&redacted, max)
+}
+
+/// Renders a body with sensitive values redacted: JSON objects (recursively), form
+/// bodies, or, for anything else, text with token-like runs masked.
+fn redact_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            redact_json(&mut value);
+            return value.to_string();
+        }
+        return mask_token_like(&text);
+    }
+    if !text.is_empty()
+        && text.contains('=')
+        && !text.contains(char::is_whitespace)
+        && !text.contains('<')
+    {
+        return redact_form(&text);
+    }
+    mask_token_like(&text)
+}
+
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_sensitive_parameter(k) {
+                    *v = serde_json::Value::String(REDACTED.to_owned());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
+    }
+}
+
+/// A form-encoded string with sensitive values replaced (keys kept as sent).
+fn redact_form(form: &str) -> String {
+    let mut out = String::with_capacity(form.len());
+    for (i, pair) in form.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let (raw_key, _) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = url::form_urlencoded::parse(raw_key.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default();
+        if is_sensitive_parameter(&key) {
+            out.push_str(raw_key);
+            out.push('=');
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&mask_token_like(pair));
+        }
+    }
+    out
+}
+
+fn write_headers(f: &mut fmt::Formatter<'_>, headers: &HeaderMap) -> fmt::Result {
+    for (name, value) in headers {
+        if is_sensitive_header(name.as_str()) || value.is_sensitive() {
+            // Keep the scheme (`Bearer`, `Basic`) visible: it helps debugging.
+            let scheme = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' ').map(|(s, _)| s))
+                .filter(|s| s.len() < 16 && s.chars().all(|c| c.is_ascii_alphabetic()));
+            match scheme {
+                Some(s) => writeln!(f, "{name}: {s} {REDACTED}")?,
+                None => writeln!(f, "{name}: {REDACTED}")?,
+            }
+        } else {
+            let v = String::from_utf8_lossy(value.as_bytes());
+            writeln!(f, "{name}: {}", sanitize(&v, 512))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_body(f: &mut fmt::Formatter<'_>, body: &[u8]) -> fmt::Result {
+    if body.is_empty() {
+        return Ok(());
+    }
+    writeln!(f)?;
+    write!(f, "{}", sanitize(&redact_body(body), 4096))
+}
+
+/// A redacted, multi-line rendering of a request: request line, headers, body.
+pub fn request<B: AsRef<[u8]>>(req: &http::Request<B>) -> impl fmt::Display + '_ {
+    struct Show<'a, B>(&'a http::Request<B>);
+    impl<B: AsRef<[u8]>> fmt::Display for Show<'_, B> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let req = self.0;
+            let uri = req.uri().to_string();
+            let shown = match Url::parse(&uri) {
+                Ok(u) => url(&u).to_string(),
+                Err(_) => sanitize(&uri, 1024),
+            };
+            writeln!(f, "{} {}", req.method(), shown)?;
+            write_headers(f, req.headers())?;
+            write_body(f, req.body().as_ref())
+        }
+    }
+    Show(req)
+}
+
+/// A redacted, multi-line rendering of a response: status, headers, body.
+pub fn response<B: AsRef<[u8]>>(resp: &http::Response<B>) -> impl fmt::Display + '_ {
+    struct Show<'a, B>(&'a http::Response<B>);
+    impl<B: AsRef<[u8]>> fmt::Display for Show<'_, B> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            writeln!(f, "HTTP {}", self.0.status())?;
+            write_headers(f, self.0.headers())?;
+            write_body(f, self.0.body().as_ref())
+        }
+    }
+    Show(resp)
+}
+
+/// A URL with the values of sensitive query and fragment parameters redacted.
+pub fn url(u: &Url) -> impl fmt::Display + '_ {
+    struct Show<'a>(&'a Url);
+    impl fmt::Display for Show<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let u = self.0;
+            let end = u.as_str().find(['?', '#']).unwrap_or(u.as_str().len());
+            f.write_str(&u.as_str()[..end])?;
+            if let Some(q) = u.query() {
+                write!(f, "?{}", redact_form(q))?;
+            }
+            if let Some(frag) = u.fragment() {
+                write!(f, "#{}", redact_form(frag))?;
+            }
+            Ok(())
+        }
+    }
+    Show(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_redact_secrets() {
+        let req = http::Request::post("https://as.example/token")
+            .header("authorization", "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                b"grant_type=authorization_code&code=SECRETCODE&code_verifier=VERIFIER&client_secret=CS&refresh_token=RT"
+                    .to_vec(),
+            )
+            .unwrap();
+        let shown = request(&req).to_string();
+        for secret in ["SECRETCODE", "VERIFIER", "=CS", "=RT", "czZCaGRSa3F0"] {
+            assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+        }
+        assert!(shown.contains("grant_type=authorization_code"));
+        assert!(shown.contains("authorization: Basic <redacted>"));
+    }
+
+    #[test]
+    fn json_bodies_redact_secrets() {
+        let resp = http::Response::builder()
+            .status(200)
+            .body(br#"{"access_token":"AT","refresh_token":"RT","nested":{"id_token":"IT"},"expires_in":3600}"#.to_vec())
+            .unwrap();
+        let shown = response(&resp).to_string();
+        assert!(!shown.contains("\"AT\""));
+        assert!(!shown.contains("\"RT\""));
+        assert!(!shown.contains("\"IT\""));
+        assert!(shown.contains("3600"));
+    }
+
+    #[test]
+    fn urls_redact_code_and_state() {
+        let u =
+            Url::parse("http://127.0.0.1:9/cb?code=C0DE&state=ST4TE&iss=https%3A%2F%2Fas").unwrap();
+        let shown = url(&u).to_string();
+        assert!(!shown.contains("C0DE") && !shown.contains("ST4TE"));
+        assert!(shown.contains("iss=https%3A%2F%2Fas"));
+    }
+
+    #[test]
+    fn err_04_sanitize_escapes_control_characters() {
+        let s = sanitize("bad\u{1b}]8;;http://evil\u{1b}\\ text\r\n", 100);
+        assert!(!s.contains('\u{1b}'));
+        assert!(!s.contains('\r'));
+        assert!(s.contains("\\u{1b}"));
+        let long = sanitize(&"x ".repeat(1000), 10);
+        assert!(long.chars().count() <= 11);
+    }
+
+    #[test]
+    fn err_05_token_like_runs_are_masked() {
+        let s = sanitize("token is eyJhbGciOiJSUzI1NiJ9abc123XYZ and done", 200);
+        assert!(!s.contains("eyJhbGciOiJSUzI1NiJ9abc123XYZ"));
+        assert!(s.contains("token is"));
+        assert!(s.contains("done"));
+    }
+}

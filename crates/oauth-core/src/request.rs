@@ -1,0 +1,131 @@
+//! Building token-endpoint requests, with client authentication (RFC 6749 §2.3, §3.2).
+
+use crate::client::{ClientAuth, ClientRegistration};
+use crate::io::HttpRequest;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use url::form_urlencoded::{Serializer, byte_serialize};
+
+/// The `Authorization` value for `client_secret_basic`.
+///
+/// RFC 6749 §2.3.1: "The client identifier is encoded using the
+/// application/x-www-form-urlencoded encoding algorithm per Appendix B, and the encoded
+/// value is used as the username; the client password is encoded using the same
+/// algorithm and used as the password."
+pub fn basic_authorization(client_id: &str, secret: &str) -> String {
+    let mut joined = String::with_capacity(client_id.len() + secret.len() + 8);
+    joined.extend(byte_serialize(client_id.as_bytes()));
+    joined.push(':');
+    joined.extend(byte_serialize(secret.as_bytes()));
+    let mut out = String::with_capacity(6 + joined.len().div_ceil(3) * 4);
+    out.push_str("Basic ");
+    STANDARD.encode_string(joined.as_bytes(), &mut out);
+    crate::secret::wipe(&mut joined);
+    out
+}
+
+/// A `POST` to the token endpoint with `params` form-encoded (TOK-09: through a
+/// serializer, never by concatenation), `Accept: application/json` (TOK-06), and the
+/// client's one authentication method (TOK-05).
+pub(crate) fn token_request(client: &ClientRegistration, params: &[(&str, &str)]) -> HttpRequest {
+    let mut form = Serializer::new(String::with_capacity(256));
+    form.extend_pairs(params);
+    let mut request = http::Request::new(Vec::new());
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = client.token_uri().clone();
+    let headers = request.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    match client.auth() {
+        ClientAuth::None => {
+            // RFC 6749 §3.2.1: a public client sends its client_id.
+            form.append_pair("client_id", client.client_id());
+        }
+        ClientAuth::ClientSecretPost(secret) => {
+            form.append_pair("client_id", client.client_id());
+            form.append_pair("client_secret", secret.secret());
+        }
+        ClientAuth::ClientSecretBasic(secret) => {
+            let mut value =
+                HeaderValue::try_from(basic_authorization(client.client_id(), secret.secret()))
+                    .expect("\"Basic \" followed by base64 is always a valid header value");
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+    }
+    *request.body_mut() = form.finish().into_bytes();
+    HttpRequest::from_http(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ClientSecret;
+
+    #[test]
+    fn tok_05_rfc6749_basic_vector() {
+        assert_eq!(
+            basic_authorization("s6BhdRkqt3", "7Fjfp0ZBr1KtDRbnfVdmIw"),
+            "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3"
+        );
+    }
+
+    #[test]
+    fn tok_05_appauth_vector_is_form_encoded_first() {
+        assert_eq!(
+            basic_authorization(
+                "1PpG/Q 1",
+                "z/tZ9VwFZqApmIQ+ZH1I5pLk/uB4ud:X2/8bL+wfFTt1rFw="
+            ),
+            "Basic MVBwRyUyRlErMTp6JTJGdFo5VndGWnFBcG1JUSUyQlpIMUk1cExrJTJGdUI0dWQlM0FYMiUyRjhiTCUyQndmRlR0MXJGdyUzRA=="
+        );
+    }
+
+    fn client(auth: ClientAuth) -> ClientRegistration {
+        ClientRegistration::builder("my client")
+            .auth(auth)
+            .token_endpoint("https://as.example/token?tenant=t1")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn tok_01_shape_and_query_kept() {
+        let r = token_request(&client(ClientAuth::None), &[("grant_type", "x")]);
+        assert_eq!(r.method(), Method::POST);
+        assert_eq!(r.uri(), "https://as.example/token?tenant=t1");
+        assert_eq!(
+            r.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(r.headers()[ACCEPT], "application/json");
+        assert_eq!(r.body(), b"grant_type=x&client_id=my+client");
+        assert!(r.headers().get(AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn tok_05_exactly_one_method() {
+        let post = token_request(
+            &client(ClientAuth::ClientSecretPost(ClientSecret::new("s&=x"))),
+            &[("grant_type", "x")],
+        );
+        assert!(post.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            post.body(),
+            b"grant_type=x&client_id=my+client&client_secret=s%26%3Dx"
+        );
+
+        let basic = token_request(
+            &client(ClientAuth::ClientSecretBasic(ClientSecret::new("s"))),
+            &[("grant_type", "x")],
+        );
+        assert!(basic.headers()[AUTHORIZATION].is_sensitive());
+        assert_eq!(basic.body(), b"grant_type=x");
+        assert!(!format!("{basic:?}").contains("bXk"));
+    }
+}
