@@ -1,0 +1,1 @@
+//! Fuzz harness bodies (filled in below).

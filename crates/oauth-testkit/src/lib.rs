@@ -1,0 +1,49 @@
+//! The test-harness driver for `oauth-core`.
+//!
+//! - [`FakeAuthorizationServer`]: a strict authorization server and protected resource,
+//!   pure and in memory, with provider [`ServerQuirks`] and injectable [`Fault`]s.
+//! - [`Simulation`]: a deterministic driver — virtual clock, seeded RNG ([`SeededRng`]),
+//!   simulated user ([`UserPolicy`]), step limit, filter hook ([`Hop`]), and a
+//!   redacted [`Transcript`] — that runs any `oauth_core::Flow` against the server.
+//! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`, compiled on stable so that
+//!   the corpus replays in ordinary tests.
+//!
+//! ```
+//! use oauth_testkit::{FakeAuthorizationServer, RegisteredClient, Simulation};
+//!
+//! let mut server = FakeAuthorizationServer::new(7);
+//! server.register(RegisteredClient::public("app", "http://127.0.0.1:8080/cb"));
+//! let client = server.registration("app").unwrap().build()?;
+//! let mut sim = Simulation::new(7, server);
+//!
+//! let tokens = sim.authorize(&client, "read")?;
+//! let later = sim.refresh(&client, &tokens, None)?;
+//! assert_ne!(later.refresh_token, tokens.refresh_token); // rotated
+//! let response = sim.call_api(http::Method::GET, "/me", &later)?;
+//! assert_eq!(response.status(), 200);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod fuzzing;
+mod rng;
+mod server;
+mod sim;
+mod transcript;
+mod user;
+
+pub use rng::SeededRng;
+pub use server::{
+    AuthMethod, AuthorizeError, Decision, FakeAuthorizationServer, Fault, RegisteredClient, ServerQuirks,
+    ServerStats,
+};
+pub use sim::{Hop, RecordedRequest, START_TIME, SimError, Simulation};
+pub use transcript::{Entry, EntryKind, Transcript};
+pub use user::UserPolicy;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
