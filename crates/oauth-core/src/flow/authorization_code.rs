@@ -428,3 +428,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "authorization_code_tests.rs"]
+mod flow_tests;

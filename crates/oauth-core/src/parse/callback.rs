@@ -151,3 +151,7 @@ pub(crate) fn callback_state(url: &Url) -> Option<String> {
     }
     found
 }
+
+#[cfg(test)]
+#[path = "callback_tests.rs"]
+mod tests;

@@ -95,6 +95,11 @@ pub fn token_response(
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::Number(n)) => match n.as_u64() {
             Some(secs) => Some(now.saturating_add(secs)),
+            // An integer beyond u64 arrives as an f64 of at least 2^64: clamp it, as the
+            // string form does (PARSE-03), instead of refusing it.
+            None if n.as_f64().is_some_and(|f| f >= u64::MAX as f64) => {
+                Some(now.saturating_add(u64::MAX))
+            }
             None => return Err(ParseError::new("expires_in", ParseErrorKind::InvalidValue).into()),
         },
         Some(serde_json::Value::String(s)) if quirks.expires_in_as_string => {
@@ -137,6 +142,8 @@ pub fn token_response(
         }
         Some(_) => return Err(ParseError::new("scope", ParseErrorKind::WrongType).into()),
     };
+    // An empty scope counts as absent, so that the requested scope stands for it.
+    let scope = scope.filter(|s| !s.is_empty());
 
     let refresh_token = take_opt_string(&mut m, "refresh_token")?
         .filter(|t| !t.is_empty())
@@ -155,3 +162,7 @@ pub fn token_response(
         extra: m,
     })
 }
+
+#[cfg(test)]
+#[path = "token_response_tests.rs"]
+mod tests;

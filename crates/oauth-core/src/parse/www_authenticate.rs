@@ -126,10 +126,13 @@ impl Cursor<'_> {
                     break;
                 }
                 Some(b'\\') => {
-                    let next = self.s.get(self.pos + 1).copied();
-                    match next {
-                        Some(c) => out.push(c),
+                    // RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+                    match self.s.get(self.pos + 1).copied() {
                         None => return Err(malformed(ParseErrorKind::Truncated)),
+                        Some(c) if c < 0x20 && c != b'\t' || c == 0x7f => {
+                            return Err(malformed(ParseErrorKind::Malformed));
+                        }
+                        Some(c) => out.push(c),
                     }
                     self.pos += 2;
                 }
