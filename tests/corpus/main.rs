@@ -27,7 +27,11 @@ fn replay(target: &str, run: fn(&[u8])) {
     for path in &files {
         let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "{target}: {} fails the harness", path.display());
+        assert!(
+            outcome.is_ok(),
+            "{target}: {} fails the harness",
+            path.display()
+        );
     }
 }
 
@@ -53,14 +57,24 @@ fn www_authenticate_corpus() {
 
 #[test]
 fn auth_code_sequence_corpus() {
-    replay("auth_code_sequence", oauth_testkit::fuzzing::auth_code_sequence);
+    replay(
+        "auth_code_sequence",
+        oauth_testkit::fuzzing::auth_code_sequence,
+    );
 }
 
 /// The happy-path seed really reaches tokens: the sequence harness is not vacuous.
 #[test]
 fn happy_sequence_seed_gets_tokens() {
     use oauth_testkit::fuzzing::{Op, run_auth_code_ops};
-    let ops = [Op::Poll, Op::Poll, Op::Approve, Op::Poll, Op::Deliver, Op::Poll];
+    let ops = [
+        Op::Poll,
+        Op::Poll,
+        Op::Approve,
+        Op::Poll,
+        Op::Deliver,
+        Op::Poll,
+    ];
     let report = run_auth_code_ops(1, false, &ops);
     assert!(report.got_tokens, "{report:?}");
     assert_eq!(report.requests_sent, 1);

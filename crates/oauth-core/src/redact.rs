@@ -58,8 +58,7 @@ fn is_sensitive_header(name: &str) -> bool {
 pub fn sanitize(text: &str, max: usize) -> String {
     let masked = mask_token_like(text);
     let mut out = String::with_capacity(masked.len().min(max + 8));
-    let mut count = 0;
-    for c in masked.chars() {
+    for (count, c) in masked.chars().enumerate() {
         if count >= max {
             out.push('…');
             break;
@@ -71,7 +70,6 @@ pub fn sanitize(text: &str, max: usize) -> String {
         } else {
             out.push(c);
         }
-        count += 1;
     }
     out
 }

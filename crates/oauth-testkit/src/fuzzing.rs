@@ -12,12 +12,13 @@ use crate::rng::SeededRng;
 use crate::server::{Decision, FakeAuthorizationServer, RegisteredClient};
 use http::{HeaderValue, StatusCode};
 use oauth_core::parse::{
-    self, CallbackExpectation, Limits, ParseOptions, Quirks, bearer_challenge, parse_challenges, parse_form,
+    self, CallbackExpectation, Limits, ParseOptions, Quirks, bearer_challenge, parse_challenges,
+    parse_form,
 };
 use oauth_core::{
-    AuthorizationCodeFlow, AuthorizationParams, ClientAuth, ClientRegistration, ClientSecret, Error, Flow,
-    HttpResponse, Input, Output, Scope, TransportErrorKind, TransportFailure, UnixTime, challenge_s256,
-    is_token68, redact,
+    AuthorizationCodeFlow, AuthorizationParams, ClientAuth, ClientRegistration, ClientSecret,
+    Error, Flow, HttpResponse, Input, Output, Scope, TransportErrorKind, TransportFailure,
+    UnixTime, challenge_s256, is_token68, redact,
 };
 use std::collections::VecDeque;
 use url::Url;
@@ -53,7 +54,11 @@ fn response_from(data: &[u8]) -> (HttpResponse, ParseOptions, UnixTime) {
         error_in_success_status: flags & 64 != 0,
     };
     let limits = Limits {
-        max_body_bytes: if flags & 128 != 0 { 64 } else { Limits::DEFAULT.max_body_bytes },
+        max_body_bytes: if flags & 128 != 0 {
+            64
+        } else {
+            Limits::DEFAULT.max_body_bytes
+        },
     };
     let now = UnixTime::from_secs(NOWS[(b(0) / STATUSES.len()) % NOWS.len()]);
     let mut response = http::Response::new(data.get(3..).unwrap_or_default().to_vec());
@@ -64,19 +69,20 @@ fn response_from(data: &[u8]) -> (HttpResponse, ParseOptions, UnixTime) {
             .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
     if b(1) & 0x80 != 0 {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
     }
     (response, ParseOptions { quirks, limits }, now)
 }
 
 /// Whether the body, read leniently, has a non-empty string `error` member.
 fn body_says_error(body: &[u8]) -> bool {
-    if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(body) {
-        if m.get("error").is_some_and(|e| e.as_str().is_some()) {
-            return true;
-        }
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(body)
+        && m.get("error").is_some_and(|e| e.as_str().is_some())
+    {
+        return true;
     }
     std::str::from_utf8(body)
         .ok()
@@ -91,10 +97,22 @@ pub fn token_response(data: &[u8]) {
     let (response, options, now) = response_from(data);
     match parse::token_response(&response, now, &options) {
         Ok(t) => {
-            assert!(response.status().is_success(), "tokens from a non-2xx response");
-            assert!(!body_says_error(response.body()), "tokens from a body with `error`");
-            assert!(response.body().len() <= options.limits.max_body_bytes, "body over the limit accepted");
-            assert!(is_token68(t.access_token.secret()), "access token is not a token68");
+            assert!(
+                response.status().is_success(),
+                "tokens from a non-2xx response"
+            );
+            assert!(
+                !body_says_error(response.body()),
+                "tokens from a body with `error`"
+            );
+            assert!(
+                response.body().len() <= options.limits.max_body_bytes,
+                "body over the limit accepted"
+            );
+            assert!(
+                is_token68(t.access_token.secret()),
+                "access token is not a token68"
+            );
             if let Some(exp) = t.expires_at {
                 assert!(exp >= now, "expiry before receipt");
             }
@@ -127,8 +145,16 @@ pub fn error_response(data: &[u8]) {
 /// characters.
 fn check_error(e: &Error) {
     let text = e.to_string();
-    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "control characters in {text:?}");
-    let _ = (e.is_retryable(), e.needs_new_authorization(), e.retry_after(), e.status());
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters in {text:?}"
+    );
+    let _ = (
+        e.is_retryable(),
+        e.needs_new_authorization(),
+        e.retry_after(),
+        e.status(),
+    );
 }
 
 const EXPECTED_STATE: &str = "c3RhdGUtdmFsdWUtdGhhdC1pcy00My1jaGFyYWN0ZXJz";
@@ -160,12 +186,21 @@ pub fn callback(data: &[u8]) {
             assert_eq!(states.len(), 1);
             assert_eq!(states[0].1, EXPECTED_STATE);
             for (i, (k, _)) in pairs.iter().enumerate() {
-                assert!(!pairs[..i].iter().any(|(j, _)| j == k), "duplicate {k} accepted");
+                assert!(
+                    !pairs[..i].iter().any(|(j, _)| j == k),
+                    "duplicate {k} accepted"
+                );
             }
             for p in ["access_token", "id_token", "token_type", "error"] {
-                assert!(!pairs.iter().any(|(k, v)| k == p && !v.is_empty()), "{p} accepted");
+                assert!(
+                    !pairs.iter().any(|(k, v)| k == p && !v.is_empty()),
+                    "{p} accepted"
+                );
             }
-            let iss = pairs.iter().find(|(k, _)| k == "iss").map(|(_, v)| v.as_str());
+            let iss = pairs
+                .iter()
+                .find(|(k, _)| k == "iss")
+                .map(|(_, v)| v.as_str());
             if let Some(issuer) = issuer {
                 match iss {
                     Some(i) if !i.is_empty() => assert_eq!(i, issuer),
@@ -175,7 +210,11 @@ pub fn callback(data: &[u8]) {
             assert!(!code.secret().is_empty());
             let shown = redact::url(&url).to_string();
             assert!(
-                code.secret().len() < 4 || !shown.contains(&url::form_urlencoded::byte_serialize(code.secret().as_bytes()).collect::<String>()),
+                code.secret().len() < 4
+                    || !shown.contains(
+                        &url::form_urlencoded::byte_serialize(code.secret().as_bytes())
+                            .collect::<String>()
+                    ),
                 "the code shows in the redacted URL"
             );
         }
@@ -192,7 +231,7 @@ pub fn www_authenticate(data: &[u8]) {
     };
     for c in &challenges {
         assert!(!c.scheme.is_empty());
-        assert!(!(c.token68.is_some() && !c.params.is_empty()));
+        assert!(c.token68.is_none() || c.params.is_empty());
     }
     let rendered = render_challenges(&challenges);
     let again = parse_challenges(rendered.as_bytes()).expect("a rendered challenge list parses");
@@ -206,7 +245,10 @@ pub fn www_authenticate(data: &[u8]) {
                 .iter()
                 .find(|c| c.scheme.eq_ignore_ascii_case("bearer"))
                 .expect("bearer_challenge found one");
-            assert_eq!(b.error.as_ref().map(|e| e.as_str().to_owned()).is_some(), first.param("error").is_some());
+            assert_eq!(
+                b.error.as_ref().map(|e| e.as_str().to_owned()).is_some(),
+                first.param("error").is_some()
+            );
         }
     }
 }
@@ -339,18 +381,35 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
         .build()
         .expect("the fake server's registration is valid");
     if confidential {
-        assert!(matches!(client.auth(), ClientAuth::ClientSecretBasic(s) if *s == ClientSecret::new(SECRET)));
+        assert!(
+            matches!(client.auth(), ClientAuth::ClientSecretBasic(s) if *s == ClientSecret::new(SECRET))
+        );
     }
     let mut rng = SeededRng::new(seed);
     let mut now = crate::START_TIME;
-    let mut flow = AuthorizationCodeFlow::start(&client, AuthorizationParams::new().scope(Scope::parse("read").expect("valid")), &mut rng, now)
-        .expect("valid parameters");
-    let auth_url = flow.authorization_url().expect("a new flow has its URL").clone();
-    let query = |u: &Url, name: &str| u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let mut flow = AuthorizationCodeFlow::start(
+        &client,
+        AuthorizationParams::new().scope(Scope::parse("read").expect("valid")),
+        &mut rng,
+        now,
+    )
+    .expect("valid parameters");
+    let auth_url = flow
+        .authorization_url()
+        .expect("a new flow has its URL")
+        .clone();
+    let query = |u: &Url, name: &str| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
     let state = query(&auth_url, "state").expect("the URL has a state");
     let challenge = query(&auth_url, "code_challenge").expect("the URL has a challenge");
     assert_eq!(state.len(), 43);
-    assert_eq!(query(&auth_url, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(
+        query(&auth_url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
 
     let mut valid_callback_seen = false;
     let mut pending: VecDeque<oauth_core::HttpRequest> = VecDeque::new();
@@ -363,25 +422,41 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
             Op::Poll => match flow.poll() {
                 Output::Send(req) => {
                     report.requests_sent += 1;
-                    assert_eq!(report.requests_sent, 1, "the code exchange was emitted twice");
+                    assert_eq!(
+                        report.requests_sent, 1,
+                        "the code exchange was emitted twice"
+                    );
                     assert!(valid_callback_seen, "a request before a valid callback");
                     assert_eq!(req.uri().to_string(), client.token_endpoint().as_str());
                     let body = std::str::from_utf8(req.body()).expect("form bodies are ASCII");
                     let pairs = parse_form(body).expect("our own form decodes");
-                    let verifier = pairs.iter().find(|(k, _)| k == "code_verifier").map(|(_, v)| v.clone());
+                    let verifier = pairs
+                        .iter()
+                        .find(|(k, _)| k == "code_verifier")
+                        .map(|(_, v)| v.clone());
                     let verifier = verifier.expect("the exchange carries the verifier");
-                    assert_eq!(challenge_s256(&verifier), challenge, "verifier does not match the challenge");
+                    assert_eq!(
+                        challenge_s256(&verifier),
+                        challenge,
+                        "verifier does not match the challenge"
+                    );
                     let debug = format!("{req:?}");
                     assert!(!debug.contains(&verifier), "verifier in Debug");
                     if confidential {
                         assert!(req.headers().contains_key(http::header::AUTHORIZATION));
-                        assert!(!body.contains("client_secret"), "secret in the body with Basic");
+                        assert!(
+                            !body.contains("client_secret"),
+                            "secret in the body with Basic"
+                        );
                     }
                     pending.push_back(req);
                 }
                 Output::Visit(u) => assert_eq!(u, auth_url),
                 Output::AwaitCallback { deadline } => {
-                    assert_eq!(deadline, crate::START_TIME.saturating_add(client.authorization_ttl()))
+                    assert_eq!(
+                        deadline,
+                        crate::START_TIME.saturating_add(client.authorization_ttl())
+                    )
                 }
                 Output::AwaitResponse => assert!(!pending.is_empty() || report.requests_sent == 1),
                 Output::WaitUntil(_) => {}
@@ -405,7 +480,11 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
                 }
             },
             Op::Approve | Op::Deny | Op::Tampered(_) => {
-                let decision = if *op == Op::Deny { Decision::Deny } else { Decision::Approve };
+                let decision = if *op == Op::Deny {
+                    Decision::Deny
+                } else {
+                    Decision::Approve
+                };
                 let Ok(mut cb) = server.authorize(&auth_url, decision, now) else {
                     continue;
                 };
@@ -434,7 +513,10 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
             }
             Op::Canned(c) => flow.handle(Input::Response(canned(*c)), now),
             Op::TransportFails => flow.handle(
-                Input::TransportFailed(TransportFailure::new(TransportErrorKind::Timeout, "timed out")),
+                Input::TransportFailed(TransportFailure::new(
+                    TransportErrorKind::Timeout,
+                    "timed out",
+                )),
                 now,
             ),
             Op::ClockJump(secs) => {
@@ -459,8 +541,17 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
     report
 }
 
-fn deliver(flow: &mut AuthorizationCodeFlow, cb: Url, now: UnixTime, state: &str, valid: &mut bool) {
-    let pairs = cb.query().and_then(|q| parse_form(q).ok()).unwrap_or_default();
+fn deliver(
+    flow: &mut AuthorizationCodeFlow,
+    cb: Url,
+    now: UnixTime,
+    state: &str,
+    valid: &mut bool,
+) {
+    let pairs = cb
+        .query()
+        .and_then(|q| parse_form(q).ok())
+        .unwrap_or_default();
     let states: Vec<_> = pairs.iter().filter(|(k, _)| k == "state").collect();
     let issuers: Vec<_> = pairs.iter().filter(|(k, _)| k == "iss").collect();
     let state_ok = states.len() == 1 && states[0].1 == state;
@@ -473,13 +564,19 @@ fn deliver(flow: &mut AuthorizationCodeFlow, cb: Url, now: UnixTime, state: &str
     flow.handle(Input::Callback(cb.clone()), now);
     if was_waiting && flow.state_name() == "ExchangeCode" {
         // RFC 9207: the fake server always sends iss, and the registration requires it.
-        assert!(state_ok && iss_ok && cb.path() == "/cb", "a callback passed validation that should not");
+        assert!(
+            state_ok && iss_ok && cb.path() == "/cb",
+            "a callback passed validation that should not"
+        );
         *valid = true;
     }
 }
 
 fn tamper(cb: &Url, t: Tamper) -> Url {
-    let mut pairs: Vec<(String, String)> = cb.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let mut pairs: Vec<(String, String)> = cb
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let mut out = cb.clone();
     match t {
         Tamper::FlipState => {
@@ -516,14 +613,19 @@ fn canned(c: Canned) -> HttpResponse {
             br#"{"access_token":"canned-at","token_type":"Bearer","expires_in":60}"#,
         ),
         Canned::InvalidGrant => (400, "application/json", br#"{"error":"invalid_grant"}"#),
-        Canned::ErrorIn200 => (200, "application/json", br#"{"error":"bad_verification_code"}"#),
+        Canned::ErrorIn200 => (
+            200,
+            "application/json",
+            br#"{"error":"bad_verification_code"}"#,
+        ),
         Canned::ServerError => (500, "text/html", b"<h1>500</h1>"),
         Canned::Redirect => (302, "text/html", b""),
         Canned::Garbage => (200, "application/json", b"\xff\xfe{{"),
     };
     let mut r = http::Response::new(body.to_vec());
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
     r
 }
 

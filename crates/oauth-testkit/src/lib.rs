@@ -36,8 +36,8 @@ mod user;
 
 pub use rng::SeededRng;
 pub use server::{
-    AuthMethod, AuthorizeError, Decision, FakeAuthorizationServer, Fault, RegisteredClient, ServerQuirks,
-    ServerStats,
+    AuthMethod, AuthorizeError, Decision, FakeAuthorizationServer, Fault, RegisteredClient,
+    ServerQuirks, ServerStats,
 };
 pub use sim::{Hop, RecordedRequest, START_TIME, SimError, Simulation};
 pub use transcript::{Entry, EntryKind, Transcript};

@@ -10,8 +10,8 @@ use crate::transcript::{EntryKind, Transcript};
 use crate::user::UserPolicy;
 use http::{HeaderMap, Method};
 use oauth_core::{
-    AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Error, Flow, HttpResponse, Input, Output,
-    RefreshFlow, Scope, TokenSet, UnixTime, attach_bearer, redact,
+    AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Error, Flow, HttpResponse,
+    Input, Output, RefreshFlow, Scope, TokenSet, UnixTime, attach_bearer, redact,
 };
 use std::fmt;
 use url::Url;
@@ -48,8 +48,12 @@ impl fmt::Display for SimError {
         match self {
             SimError::Flow(e) => write!(f, "{e}"),
             SimError::StepLimit { steps } => write!(f, "no outcome after {steps} steps"),
-            SimError::AuthorizationPage(e) => write!(f, "the authorization page refused the request: {e:?}"),
-            SimError::AwaitedUnsentResponse => f.write_str("the flow awaited a response that was never owed"),
+            SimError::AuthorizationPage(e) => {
+                write!(f, "the authorization page refused the request: {e:?}")
+            }
+            SimError::AwaitedUnsentResponse => {
+                f.write_str("the flow awaited a response that was never owed")
+            }
         }
     }
 }
@@ -200,7 +204,8 @@ impl Simulation {
 
     /// Adds a remark to the transcript.
     pub fn note(&mut self, text: impl Into<String>) {
-        self.transcript.push(self.clock, EntryKind::Note, text.into());
+        self.transcript
+            .push(self.clock, EntryKind::Note, text.into());
     }
 
     /// Starts an authorization-code flow with the simulation's RNG and clock.
@@ -213,7 +218,11 @@ impl Simulation {
     }
 
     /// Runs a whole authorization-code flow.
-    pub fn authorize(&mut self, client: &ClientRegistration, scope: &str) -> Result<TokenSet, SimError> {
+    pub fn authorize(
+        &mut self,
+        client: &ClientRegistration,
+        scope: &str,
+    ) -> Result<TokenSet, SimError> {
         let scope = Scope::parse(scope).map_err(|e| SimError::Flow(e.into()))?;
         let mut flow = self
             .start_authorization(client, AuthorizationParams::new().scope(scope))
@@ -258,15 +267,19 @@ impl Simulation {
                         None => {
                             // Nobody comes back: time runs out.
                             self.clock = self.clock.max(deadline.saturating_add(1));
-                            self.transcript
-                                .push(self.clock, EntryKind::Wait, "no callback before the deadline".into());
+                            self.transcript.push(
+                                self.clock,
+                                EntryKind::Wait,
+                                "no callback before the deadline".into(),
+                            );
                             flow.handle(Input::Tick, self.clock);
                         }
                     }
                 }
                 Output::AwaitResponse => return Err(SimError::AwaitedUnsentResponse),
                 Output::WaitUntil(t) => {
-                    self.transcript.push(self.clock, EntryKind::Wait, format!("until t={t}"));
+                    self.transcript
+                        .push(self.clock, EntryKind::Wait, format!("until t={t}"));
                     self.clock = self.clock.max(t);
                     flow.handle(Input::Tick, self.clock);
                 }
@@ -333,14 +346,19 @@ impl Simulation {
 
     /// Calls the protected resource at `path` with `tokens`; the response (401s
     /// included). A request the core refuses to authorize is reported as a flow error.
-    pub fn call_api(&mut self, method: Method, path: &str, tokens: &TokenSet) -> Result<HttpResponse, SimError> {
+    pub fn call_api(
+        &mut self,
+        method: Method,
+        path: &str,
+        tokens: &TokenSet,
+    ) -> Result<HttpResponse, SimError> {
         let mut request = http::Request::new(Vec::new());
         *request.method_mut() = method;
-        *request.uri_mut() = self
-            .server
-            .resource_url(path)
-            .parse()
-            .map_err(|_| SimError::Flow(Error::Config(oauth_core::ConfigError::InvalidUrl { field: "path" })))?;
+        *request.uri_mut() = self.server.resource_url(path).parse().map_err(|_| {
+            SimError::Flow(Error::Config(oauth_core::ConfigError::InvalidUrl {
+                field: "path",
+            }))
+        })?;
         attach_bearer(&mut request, &tokens.access_token).map_err(|e| SimError::Flow(e.into()))?;
         match self.exchange(request) {
             Input::Response(r) => Ok(r),

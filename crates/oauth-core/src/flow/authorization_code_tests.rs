@@ -178,7 +178,12 @@ fn to_token_request(
 
 /// Asserts that no later poll hands out a request and the same error persists.
 fn assert_failed_for_good(flow: &mut AuthorizationCodeFlow, want: &Error) {
-    for input in [ok_response(), good_callback("x"), Input::Tick, transport_failure()] {
+    for input in [
+        ok_response(),
+        good_callback("x"),
+        Input::Tick,
+        transport_failure(),
+    ] {
         flow.handle(input, NOW.saturating_add(60));
         assert_eq!(&expect_err(flow), want);
     }
@@ -466,7 +471,9 @@ fn tok_02_code_exchange_request_public_client() {
 #[test]
 fn tok_05_client_secret_basic_uses_the_header_only() {
     let client = builder()
-        .auth(ClientAuth::ClientSecretBasic(ClientSecret::new("s3cr3t:+/")))
+        .auth(ClientAuth::ClientSecretBasic(ClientSecret::new(
+            "s3cr3t:+/",
+        )))
         .build()
         .unwrap();
     let (_, _, request) = to_token_request(&client, read_write());
@@ -477,7 +484,10 @@ fn tok_05_client_secret_basic_uses_the_header_only() {
     assert!(request.headers()[AUTHORIZATION].is_sensitive());
     let body = pairs(std::str::from_utf8(request.body()).unwrap());
     let keys: Vec<&str> = body.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, ["grant_type", "code", "redirect_uri", "code_verifier"]);
+    assert_eq!(
+        keys,
+        ["grant_type", "code", "redirect_uri", "code_verifier"]
+    );
     let d = format!("{request:?}");
     assert!(!d.contains("s3cr3t"), "{d}");
     assert!(
@@ -539,11 +549,17 @@ fn debug_forms_hide_code_verifier_and_state() {
         assert!(!d.contains(&verifier), "verifier in {d}");
         assert!(!d.contains(&state), "state in {d}");
         assert!(!d.contains("2YotnFZFEjr1zCsicMWpAA"), "access token in {d}");
-        assert!(!d.contains("tGzv3JOkF0XG5Qx2TlKWIA"), "refresh token in {d}");
+        assert!(
+            !d.contains("tGzv3JOkF0XG5Qx2TlKWIA"),
+            "refresh token in {d}"
+        );
     }
     // The request's Debug still says what it is.
     assert!(request_debug.contains("POST"), "{request_debug}");
-    assert!(request_debug.contains("grant_type=authorization_code"), "{request_debug}");
+    assert!(
+        request_debug.contains("grant_type=authorization_code"),
+        "{request_debug}"
+    );
 }
 
 // ── scope of the result (PARSE-04) ──────────────────────────────────────────────
@@ -891,7 +907,10 @@ fn callback_at_another_redirect_uri_ends_the_flow() {
     let mut flow = start();
     let state = state_of(&expect_visit(&mut flow));
     let input = Input::Callback(
-        Url::parse(&format!("http://127.0.0.1:9999/cb?code={CODE}&state={state}")).unwrap(),
+        Url::parse(&format!(
+            "http://127.0.0.1:9999/cb?code={CODE}&state={state}"
+        ))
+        .unwrap(),
     );
     flow.handle(input, NOW);
     assert_eq!(
@@ -959,10 +978,7 @@ fn authz_11_ttl_comes_from_the_registration() {
     let client = builder().authorization_ttl(60).build().unwrap();
     let mut flow = start_with(&client, read_write());
     let _ = expect_visit(&mut flow);
-    assert_eq!(
-        expect_await_callback(&mut flow),
-        NOW.saturating_add(60)
-    );
+    assert_eq!(expect_await_callback(&mut flow), NOW.saturating_add(60));
 }
 
 // ── accepts() ───────────────────────────────────────────────────────────────────

@@ -39,7 +39,7 @@ pub struct RefreshFlow {
 
 enum State {
     /// The refresh request is built and not yet handed out.
-    SendRequest(HttpRequest, Context),
+    SendRequest(Box<HttpRequest>, Context),
     /// The request was handed out; waiting for its response.
     AwaitingResponse(Context),
     /// The new token set.
@@ -73,10 +73,10 @@ impl RefreshFlow {
             .as_ref()
             .ok_or(ConfigError::NoRefreshToken)?;
         let scope = scope.filter(|s| !s.is_empty());
-        if let (Some(asked), Some(granted)) = (&scope, &tokens.scope) {
-            if !asked.is_subset_of(granted) {
-                return Err(ConfigError::ScopeNotGranted.into());
-            }
+        if let (Some(asked), Some(granted)) = (&scope, &tokens.scope)
+            && !asked.is_subset_of(granted)
+        {
+            return Err(ConfigError::ScopeNotGranted.into());
         }
         let scope_text = scope.as_ref().map(Scope::to_string);
         let mut params = vec![
@@ -89,7 +89,7 @@ impl RefreshFlow {
         let request = token_request(client, &params);
         Ok(RefreshFlow {
             state: State::SendRequest(
-                request,
+                Box::new(request),
                 Context {
                     client: client.clone(),
                     old_refresh_token: refresh_token.clone(),
@@ -171,7 +171,7 @@ impl Flow for RefreshFlow {
         match std::mem::replace(&mut self.state, State::Poisoned) {
             State::SendRequest(request, c) => {
                 self.state = State::AwaitingResponse(c);
-                Output::Send(request)
+                Output::Send(*request)
             }
             s @ State::AwaitingResponse(_) => {
                 self.state = s;
@@ -233,3 +233,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "refresh_tests.rs"]
+mod flow_tests;

@@ -46,7 +46,9 @@ fn happy_path_returns_the_code() {
     );
     // Parameter order does not matter; `iss` equal to the issuer is fine.
     assert_eq!(
-        run(&format!("iss=https%3A%2F%2Fas.example&state={STATE}&code=c")),
+        run(&format!(
+            "iss=https%3A%2F%2Fas.example&state={STATE}&code=c"
+        )),
         Ok("c".into())
     );
 }
@@ -182,7 +184,10 @@ fn resp_05_error_with_bad_state_is_not_authorization_denied() {
         run("error=access_denied&state=forged"),
         violation(Violation::StateMismatch)
     );
-    assert_eq!(run("error=access_denied"), violation(Violation::StateMissing));
+    assert_eq!(
+        run("error=access_denied"),
+        violation(Violation::StateMissing)
+    );
     assert_eq!(
         run("error=access_denied&state="),
         violation(Violation::StateMissing)
@@ -217,9 +222,11 @@ fn resp_04_unknown_parameters_are_ignored() {
 
 #[test]
 fn resp_06_issuer_matrix() {
-    let encode = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
-    // (iss parameter, passes when not required, passes when required)
-    let cases: [(Option<&str>, Result<(), Violation>, Result<(), Violation>); 6] = [
+    let encode =
+        |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    // (iss parameter, outcome when not required, outcome when required)
+    type Outcome = Result<(), Violation>;
+    let cases: [(Option<&str>, Outcome, Outcome); 6] = [
         (None, Ok(()), Err(Violation::IssuerMissing)),
         (Some("https://as.example"), Ok(()), Ok(())),
         (
@@ -340,12 +347,18 @@ fn resp_07_error_codes_are_mapped_and_unknown_ones_kept() {
         ("invalid_request", ErrorCode::InvalidRequest),
         ("unauthorized_client", ErrorCode::UnauthorizedClient),
         ("access_denied", ErrorCode::AccessDenied),
-        ("unsupported_response_type", ErrorCode::UnsupportedResponseType),
+        (
+            "unsupported_response_type",
+            ErrorCode::UnsupportedResponseType,
+        ),
         ("invalid_scope", ErrorCode::InvalidScope),
         ("server_error", ErrorCode::ServerError),
         ("temporarily_unavailable", ErrorCode::TemporarilyUnavailable),
         ("login_required", ErrorCode::Other("login_required".into())),
-        ("consent_required", ErrorCode::Other("consent_required".into())),
+        (
+            "consent_required",
+            ErrorCode::Other("consent_required".into()),
+        ),
     ] {
         match run(&format!("error={code}&state={STATE}")) {
             Err(Error::AuthorizationDenied(er)) => {
@@ -366,7 +379,9 @@ fn resp_07_error_codes_are_mapped_and_unknown_ones_kept() {
 
 #[test]
 fn resp_07_unknown_error_code_is_sanitised() {
-    match run(&format!("error=x%1B%5D8%3B%3Bhttp%3A%2F%2Fevil&state={STATE}")) {
+    match run(&format!(
+        "error=x%1B%5D8%3B%3Bhttp%3A%2F%2Fevil&state={STATE}"
+    )) {
         Err(Error::AuthorizationDenied(er)) => {
             let code = er.code.as_str();
             assert!(!code.contains('\u{1b}'), "{code:?}");

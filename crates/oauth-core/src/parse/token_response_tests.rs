@@ -75,7 +75,10 @@ fn parse_happy_path_json() {
         t.extra.keys().map(String::as_str).collect::<Vec<_>>(),
         ["example_parameter", "nested"]
     );
-    assert_eq!(t.extra["example_parameter"], serde_json::json!("example_value"));
+    assert_eq!(
+        t.extra["example_parameter"],
+        serde_json::json!("example_value")
+    );
     assert_eq!(t.extra["nested"], serde_json::json!({"a":[1,2]}));
 }
 
@@ -163,11 +166,17 @@ fn parse_02_missing_token_type() {
         missing_token_type_is_bearer: true,
         ..Quirks::strict()
     };
-    assert_eq!(parse_with(&r, quirks).unwrap().token_type, TokenType::Bearer);
+    assert_eq!(
+        parse_with(&r, quirks).unwrap().token_type,
+        TokenType::Bearer
+    );
     // null counts as absent (PARSE-06).
     let r = json(200, r#"{"access_token":"at","token_type":null}"#);
     assert_eq!(parse_with(&r, Quirks::strict()).unwrap_err(), missing);
-    assert_eq!(parse_with(&r, quirks).unwrap().token_type, TokenType::Bearer);
+    assert_eq!(
+        parse_with(&r, quirks).unwrap().token_type,
+        TokenType::Bearer
+    );
 }
 
 #[test]
@@ -560,7 +569,11 @@ fn err_01_invalid_grant_on_400() {
 
 #[test]
 fn err_01_invalid_client_on_401_form_encoded() {
-    let r = resp(401, Some(FORM), "error=invalid_client&error_description=bad+secret");
+    let r = resp(
+        401,
+        Some(FORM),
+        "error=invalid_client&error_description=bad+secret",
+    );
     match parse(&r) {
         Err(Error::Server(er)) => {
             assert_eq!(er.code, ErrorCode::InvalidClient);
@@ -619,7 +632,11 @@ fn err_05_snippet_does_not_leak_tokens() {
     );
     match parse(&r) {
         Err(Error::Http(h)) => {
-            assert!(!h.snippet.contains("2YotnFZFEjr1zCsicMWpAA"), "{}", h.snippet);
+            assert!(
+                !h.snippet.contains("2YotnFZFEjr1zCsicMWpAA"),
+                "{}",
+                h.snippet
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -711,10 +728,7 @@ fn parse_08_form_body_is_refused_under_strict() {
     let e = parse_with(&resp(200, Some(FORM), FORM_BODY), Quirks::strict()).unwrap_err();
     assert_eq!(
         e,
-        parse_err(
-            "body",
-            ParseErrorKind::UnsupportedContentType(FORM.into())
-        )
+        parse_err("body", ParseErrorKind::UnsupportedContentType(FORM.into()))
     );
     // The JSON form of the same response is fine.
     assert!(parse_with(&json(200, JSON_BODY), Quirks::strict()).is_ok());
@@ -774,10 +788,7 @@ fn parse_08_form_error_on_200_is_an_error() {
 
 #[test]
 fn parse_09_duplicate_keys_json_and_form() {
-    let dup = parse_err(
-        "body",
-        ParseErrorKind::DuplicateKey("access_token".into()),
-    );
+    let dup = parse_err("body", ParseErrorKind::DuplicateKey("access_token".into()));
     let r = json(
         200,
         r#"{"access_token":"a","token_type":"Bearer","access_token":"b"}"#,
@@ -813,8 +824,12 @@ fn parse_10_not_utf8() {
         parse_err("body", ParseErrorKind::NotUtf8)
     );
     assert_eq!(
-        parse(&resp(200, Some(FORM), b"access_token=\xff&token_type=bearer".to_vec()))
-            .unwrap_err(),
+        parse(&resp(
+            200,
+            Some(FORM),
+            b"access_token=\xff&token_type=bearer".to_vec()
+        ))
+        .unwrap_err(),
         parse_err("body", ParseErrorKind::NotUtf8)
     );
 }
@@ -882,7 +897,14 @@ fn parse_10_oversized_body() {
 
 #[test]
 fn parse_10_non_object_json() {
-    for body in ["[]", r#""x""#, "null", "42", "true", r#"[{"access_token":"a"}]"#] {
+    for body in [
+        "[]",
+        r#""x""#,
+        "null",
+        "42",
+        "true",
+        r#"[{"access_token":"a"}]"#,
+    ] {
         assert_eq!(
             parse(&json(200, body)).unwrap_err(),
             parse_err("body", ParseErrorKind::NotAnObject),
@@ -907,8 +929,11 @@ fn parse_10_deep_nesting_is_a_typed_error() {
 #[test]
 fn error_member_of_wrong_type_is_a_parse_error() {
     assert_eq!(
-        parse(&json(200, r#"{"error":1,"access_token":"at","token_type":"Bearer"}"#))
-            .unwrap_err(),
+        parse(&json(
+            200,
+            r#"{"error":1,"access_token":"at","token_type":"Bearer"}"#
+        ))
+        .unwrap_err(),
         parse_err("error", ParseErrorKind::WrongType)
     );
     // `"error":null` counts as absent.

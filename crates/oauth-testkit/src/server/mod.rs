@@ -67,7 +67,12 @@ impl RegisteredClient {
     }
 
     /// A confidential client with one redirect URI.
-    pub fn confidential(client_id: &str, secret: &str, method: AuthMethod, redirect_uri: &str) -> Self {
+    pub fn confidential(
+        client_id: &str,
+        secret: &str,
+        method: AuthMethod,
+        redirect_uri: &str,
+    ) -> Self {
         RegisteredClient {
             client_id: client_id.into(),
             secret: Some(secret.into()),
@@ -292,8 +297,12 @@ impl FakeAuthorizationServer {
     pub fn registration(&self, client_id: &str) -> Option<ClientRegistrationBuilder> {
         let c = self.clients.get(client_id)?;
         let auth = match (c.auth_method, &c.secret) {
-            (AuthMethod::Basic, Some(s)) => ClientAuth::ClientSecretBasic(ClientSecret::new(s.clone())),
-            (AuthMethod::Post, Some(s)) => ClientAuth::ClientSecretPost(ClientSecret::new(s.clone())),
+            (AuthMethod::Basic, Some(s)) => {
+                ClientAuth::ClientSecretBasic(ClientSecret::new(s.clone()))
+            }
+            (AuthMethod::Post, Some(s)) => {
+                ClientAuth::ClientSecretPost(ClientSecret::new(s.clone()))
+            }
             _ => ClientAuth::None,
         };
         let mut b = ClientRegistration::builder(client_id)
@@ -312,11 +321,17 @@ impl FakeAuthorizationServer {
 
     /// The consent page: the user agent arrives at `url` and the user decides. Returns
     /// the URL the server redirects the user agent to (the client's callback).
-    pub fn authorize(&mut self, url: &Url, decision: Decision, now: UnixTime) -> Result<Url, AuthorizeError> {
+    pub fn authorize(
+        &mut self,
+        url: &Url,
+        decision: Decision,
+        now: UnixTime,
+    ) -> Result<Url, AuthorizeError> {
         let mut base = url.clone();
         base.set_query(None);
         base.set_fragment(None);
-        let endpoint = Url::parse(&self.authorization_endpoint).map_err(|_| AuthorizeError::NotTheAuthorizationEndpoint)?;
+        let endpoint = Url::parse(&self.authorization_endpoint)
+            .map_err(|_| AuthorizeError::NotTheAuthorizationEndpoint)?;
         if base != endpoint {
             return Err(AuthorizeError::NotTheAuthorizationEndpoint);
         }
@@ -340,7 +355,10 @@ impl FakeAuthorizationServer {
         let state = params.get("state").cloned();
 
         let error = if params.get("response_type").map(String::as_str) != Some("code") {
-            Some(("unsupported_response_type", "only response_type=code is supported"))
+            Some((
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
         } else if params.get("code_challenge_method").map(String::as_str) != Some("S256")
             || params.get("code_challenge").is_none_or(|c| c.len() != 43)
         {
@@ -351,7 +369,8 @@ impl FakeAuthorizationServer {
             None
         };
 
-        let mut redirect = Url::parse(&redirect_uri).map_err(|_| AuthorizeError::RedirectUriNotRegistered)?;
+        let mut redirect =
+            Url::parse(&redirect_uri).map_err(|_| AuthorizeError::RedirectUriNotRegistered)?;
         {
             let mut q = redirect.query_pairs_mut();
             match error {
@@ -390,7 +409,11 @@ impl FakeAuthorizationServer {
 
     /// Answers one request to the token endpoint or the protected resource. A
     /// transport fault comes back as `Err`.
-    pub fn handle(&mut self, request: &http::Request<Vec<u8>>, now: UnixTime) -> Result<HttpResponse, TransportFailure> {
+    pub fn handle(
+        &mut self,
+        request: &http::Request<Vec<u8>>,
+        now: UnixTime,
+    ) -> Result<HttpResponse, TransportFailure> {
         let uri = request.uri().to_string();
         if uri == self.token_endpoint {
             return self.token_exchange(request, now);
@@ -399,14 +422,25 @@ impl FakeAuthorizationServer {
             self.stats.resource_requests += 1;
             return Ok(self.resource(request, now));
         }
-        Ok(plain(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec()))
+        Ok(plain(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            b"not found".to_vec(),
+        ))
     }
 
-    fn token_exchange(&mut self, request: &http::Request<Vec<u8>>, now: UnixTime) -> Result<HttpResponse, TransportFailure> {
+    fn token_exchange(
+        &mut self,
+        request: &http::Request<Vec<u8>>,
+        now: UnixTime,
+    ) -> Result<HttpResponse, TransportFailure> {
         let fault = self.faults.pop_front();
         match fault {
             Some(Fault::ConnectionRefused) => {
-                return Err(TransportFailure::new(TransportErrorKind::Connect, "connection refused"));
+                return Err(TransportFailure::new(
+                    TransportErrorKind::Connect,
+                    "connection refused",
+                ));
             }
             Some(Fault::InternalError) => {
                 return Ok(plain(
@@ -416,12 +450,21 @@ impl FakeAuthorizationServer {
                 ));
             }
             Some(Fault::ServiceUnavailable { retry_after }) => {
-                let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", b"Service Unavailable".to_vec());
-                r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+                let mut r = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    b"Service Unavailable".to_vec(),
+                );
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after));
                 return Ok(r);
             }
             Some(Fault::GarbageBody) => {
-                return Ok(plain(StatusCode::OK, "application/json", vec![0xff, 0xfe, b'{', 0x00, 0x9c, b'"']));
+                return Ok(plain(
+                    StatusCode::OK,
+                    "application/json",
+                    vec![0xff, 0xfe, b'{', 0x00, 0x9c, b'"'],
+                ));
             }
             Some(Fault::OversizedBody(n)) => {
                 let mut body = br#"{"access_token":"x","token_type":"Bearer","pad":""#.to_vec();
@@ -447,9 +490,18 @@ impl FakeAuthorizationServer {
         }
     }
 
-    fn token_endpoint_response(&mut self, request: &http::Request<Vec<u8>>, now: UnixTime) -> HttpResponse {
+    fn token_endpoint_response(
+        &mut self,
+        request: &http::Request<Vec<u8>>,
+        now: UnixTime,
+    ) -> HttpResponse {
         if request.method() != Method::POST {
-            return self.error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "use POST", false);
+            return self.error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "use POST",
+                false,
+            );
         }
         let form_ct = request
             .headers()
@@ -457,28 +509,48 @@ impl FakeAuthorizationServer {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !form_ct {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_request", "form body required", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "form body required",
+                false,
+            );
         }
         let Some(form) = std::str::from_utf8(request.body())
             .ok()
             .and_then(|b| parse_form(b).ok())
         else {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_request", "unreadable body", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "unreadable body",
+                false,
+            );
         };
         let mut params: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in form {
             if params.insert(k, v).is_some() {
-                return self.error(StatusCode::BAD_REQUEST, "invalid_request", "repeated parameter", false);
+                return self.error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "repeated parameter",
+                    false,
+                );
             }
         }
         let client_id = match self.authenticate_client(request, &params) {
             Ok(id) => id,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match params.get("grant_type").map(String::as_str) {
             Some("authorization_code") => self.redeem_code(&client_id, &params, now),
             Some("refresh_token") => self.refresh(&client_id, &params, now),
-            _ => self.error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported", false),
+            _ => self.error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant type not supported",
+                false,
+            ),
         }
     }
 
@@ -487,59 +559,100 @@ impl FakeAuthorizationServer {
         &self,
         request: &http::Request<Vec<u8>>,
         params: &BTreeMap<String, String>,
-    ) -> Result<String, HttpResponse> {
+    ) -> Result<String, Box<HttpResponse>> {
         let basic = match request.headers().get(AUTHORIZATION) {
             None => None,
             Some(v) => match decode_basic(v) {
                 Some(pair) => Some(pair),
                 None => {
-                    return Err(self.error(StatusCode::UNAUTHORIZED, "invalid_client", "bad Authorization header", true));
+                    return Err(Box::new(self.error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "bad Authorization header",
+                        true,
+                    )));
                 }
             },
         };
         let body_secret = params.get("client_secret");
         let (id, secret, method) = match (basic, body_secret) {
             (Some(_), Some(_)) => {
-                return Err(self.error(
+                return Err(Box::new(self.error(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
                     "more than one client authentication method",
                     false,
-                ));
+                )));
             }
             (Some((id, secret)), None) => {
                 if params.get("client_id").is_some_and(|c| *c != id) {
-                    return Err(self.error(StatusCode::BAD_REQUEST, "invalid_request", "client_id mismatch", false));
+                    return Err(Box::new(self.error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "client_id mismatch",
+                        false,
+                    )));
                 }
                 (id, Some(secret), AuthMethod::Basic)
             }
             (None, Some(secret)) => match params.get("client_id") {
                 Some(id) => (id.clone(), Some(secret.clone()), AuthMethod::Post),
                 None => {
-                    return Err(self.error(StatusCode::UNAUTHORIZED, "invalid_client", "client_id missing", false));
+                    return Err(Box::new(self.error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "client_id missing",
+                        false,
+                    )));
                 }
             },
             (None, None) => match params.get("client_id") {
                 Some(id) => (id.clone(), None, AuthMethod::None),
                 None => {
-                    return Err(self.error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication required", false));
+                    return Err(Box::new(self.error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "client authentication required",
+                        false,
+                    )));
                 }
             },
         };
         let used_basic = method == AuthMethod::Basic;
         let Some(client) = self.clients.get(&id) else {
-            return Err(self.error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client", used_basic));
+            return Err(Box::new(self.error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client",
+                used_basic,
+            )));
         };
         if client.auth_method != method || client.secret != secret {
-            return Err(self.error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed", used_basic));
+            return Err(Box::new(self.error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+                used_basic,
+            )));
         }
         Ok(id)
     }
 
-    fn redeem_code(&mut self, client_id: &str, params: &BTreeMap<String, String>, now: UnixTime) -> HttpResponse {
-        let invalid = |s: &Self, why: &str| s.error(StatusCode::BAD_REQUEST, "invalid_grant", why, false);
+    fn redeem_code(
+        &mut self,
+        client_id: &str,
+        params: &BTreeMap<String, String>,
+        now: UnixTime,
+    ) -> HttpResponse {
+        let invalid =
+            |s: &Self, why: &str| s.error(StatusCode::BAD_REQUEST, "invalid_grant", why, false);
         let Some(code) = params.get("code") else {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_request", "code missing", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "code missing",
+                false,
+            );
         };
         let Some(record) = self.codes.get(code) else {
             return invalid(self, "unknown code");
@@ -561,7 +674,8 @@ impl FakeAuthorizationServer {
         }
         // RFC 7636 §4.6; a failed verifier does not consume the code (as oidc-provider).
         match params.get("code_verifier") {
-            Some(v) if oauth_core::is_valid_verifier(v) && challenge_s256(v) == record.challenge => {}
+            Some(v)
+                if oauth_core::is_valid_verifier(v) && challenge_s256(v) == record.challenge => {}
             _ => return invalid(self, "PKCE verification failed"),
         }
         let scope = record.scope.clone();
@@ -578,33 +692,72 @@ impl FakeAuthorizationServer {
         self.token_success(grant, Some(refresh), &scope, now)
     }
 
-    fn refresh(&mut self, client_id: &str, params: &BTreeMap<String, String>, now: UnixTime) -> HttpResponse {
+    fn refresh(
+        &mut self,
+        client_id: &str,
+        params: &BTreeMap<String, String>,
+        now: UnixTime,
+    ) -> HttpResponse {
         let Some(token) = params.get("refresh_token") else {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token missing", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "refresh_token missing",
+                false,
+            );
         };
         let Some(record) = self.refresh_tokens.get(token) else {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "unknown refresh token",
+                false,
+            );
         };
         let grant = record.grant;
-        if !record.current {
+        let current = record.current;
+        if self.grants[grant].revoked {
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "grant revoked",
+                false,
+            );
+        }
+        if !current {
             // RFC 9700 §4.14.2: a rotated-out token presented again means it leaked;
             // revoke the whole grant.
             self.stats.refresh_reuse_detected += 1;
             self.revoke_grant(grant);
-            return self.error(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token reuse detected", false);
-        }
-        if self.grants[grant].revoked {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_grant", "grant revoked", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "refresh token reuse detected",
+                false,
+            );
         }
         if self.grants[grant].client_id != client_id {
-            return self.error(StatusCode::BAD_REQUEST, "invalid_grant", "token issued to another client", false);
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "token issued to another client",
+                false,
+            );
         }
         let granted = self.grants[grant].scope.clone();
         let scope = match params.get("scope") {
             Some(asked) => {
-                let ok = asked.split(' ').filter(|t| !t.is_empty()).all(|t| granted.split(' ').any(|g| g == t));
+                let ok = asked
+                    .split(' ')
+                    .filter(|t| !t.is_empty())
+                    .all(|t| granted.split(' ').any(|g| g == t));
                 if !ok {
-                    return self.error(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the grant", false);
+                    return self.error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        "scope exceeds the grant",
+                        false,
+                    );
                 }
                 asked.clone()
             }
@@ -623,20 +776,35 @@ impl FakeAuthorizationServer {
 
     fn new_refresh_token(&mut self, grant: usize) -> String {
         let t = self.rng.token("rt_", 24);
-        self.refresh_tokens.insert(t.clone(), RefreshRecord { grant, current: true });
+        self.refresh_tokens.insert(
+            t.clone(),
+            RefreshRecord {
+                grant,
+                current: true,
+            },
+        );
         t
     }
 
     fn revoke_grant(&mut self, grant: usize) {
         self.grants[grant].revoked = true;
-        self.refresh_tokens.retain(|_, r| r.grant != grant || !r.current);
-        for r in self.refresh_tokens.values_mut().filter(|r| r.grant == grant) {
+        for r in self
+            .refresh_tokens
+            .values_mut()
+            .filter(|r| r.grant == grant)
+        {
             r.current = false;
         }
         self.access_tokens.retain(|_, a| a.grant != grant);
     }
 
-    fn token_success(&mut self, grant: usize, refresh: Option<String>, scope: &str, now: UnixTime) -> HttpResponse {
+    fn token_success(
+        &mut self,
+        grant: usize,
+        refresh: Option<String>,
+        scope: &str,
+        now: UnixTime,
+    ) -> HttpResponse {
         let access = self.rng.token("at_", 24);
         self.access_tokens.insert(
             access.clone(),
@@ -645,7 +813,11 @@ impl FakeAuthorizationServer {
                 expires_at: now.saturating_add(self.access_token_ttl),
             },
         );
-        let token_type = if self.quirks.lowercase_bearer { "bearer" } else { "Bearer" };
+        let token_type = if self.quirks.lowercase_bearer {
+            "bearer"
+        } else {
+            "Bearer"
+        };
         let ttl = self.access_token_ttl.to_string();
         let mut fields: Vec<(&str, serde_json::Value)> = vec![
             ("access_token", access.clone().into()),
@@ -669,15 +841,30 @@ impl FakeAuthorizationServer {
     }
 
     /// An RFC 6749 §5.2 error, shaped by the quirks.
-    fn error(&self, status: StatusCode, code: &str, description: &str, basic_challenge: bool) -> HttpResponse {
-        let status = if self.quirks.errors_with_status_200 { StatusCode::OK } else { status };
+    fn error(
+        &self,
+        status: StatusCode,
+        code: &str,
+        description: &str,
+        basic_challenge: bool,
+    ) -> HttpResponse {
+        let status = if self.quirks.errors_with_status_200 {
+            StatusCode::OK
+        } else {
+            status
+        };
         let mut r = self.body(
             status,
-            vec![("error", code.into()), ("error_description", description.into())],
+            vec![
+                ("error", code.into()),
+                ("error_description", description.into()),
+            ],
         );
         if basic_challenge && status == StatusCode::UNAUTHORIZED {
-            r.headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"fake\""));
+            r.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"fake\""),
+            );
         }
         r
     }
@@ -691,11 +878,19 @@ impl FakeAuthorizationServer {
                     other => form.append_pair(k, &other.to_string()),
                 };
             }
-            return plain(status, "application/x-www-form-urlencoded", form.finish().into_bytes());
+            return plain(
+                status,
+                "application/x-www-form-urlencoded",
+                form.finish().into_bytes(),
+            );
         }
         let map: serde_json::Map<String, serde_json::Value> =
             fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        plain(status, "application/json; charset=utf-8", serde_json::Value::Object(map).to_string().into_bytes())
+        plain(
+            status,
+            "application/json; charset=utf-8",
+            serde_json::Value::Object(map).to_string().into_bytes(),
+        )
     }
 
     // ── protected resource ─────────────────────────────────────────────────────
@@ -703,16 +898,26 @@ impl FakeAuthorizationServer {
     fn resource(&self, request: &http::Request<Vec<u8>>, now: UnixTime) -> HttpResponse {
         let challenge = |error: Option<(&str, &str)>| {
             let value = match error {
-                Some((code, desc)) => format!("Bearer realm=\"fake\", error=\"{code}\", error_description=\"{desc}\""),
+                Some((code, desc)) => {
+                    format!("Bearer realm=\"fake\", error=\"{code}\", error_description=\"{desc}\"")
+                }
                 None => "Bearer realm=\"fake\"".to_owned(),
             };
-            let mut r = plain(StatusCode::UNAUTHORIZED, "application/json", br#"{"error":"unauthorized"}"#.to_vec());
+            let mut r = plain(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                br#"{"error":"unauthorized"}"#.to_vec(),
+            );
             if let Ok(v) = HeaderValue::try_from(value) {
                 r.headers_mut().insert(WWW_AUTHENTICATE, v);
             }
             r
         };
-        let Some(auth) = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        let Some(auth) = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
             return challenge(None);
         };
         // RFC 6750 §2.1 uses "Bearer"; schemes are case-insensitive (RFC 9110 §11.1).
@@ -733,15 +938,21 @@ impl FakeAuthorizationServer {
             "path": request.uri().path(),
             "method": request.method().as_str(),
         });
-        plain(StatusCode::OK, "application/json", body.to_string().into_bytes())
+        plain(
+            StatusCode::OK,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
     }
 }
 
 fn plain(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
     let mut r = http::Response::new(body);
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -753,7 +964,9 @@ fn decode_basic(v: &HeaderValue) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;
     let decode = |s: &str| parse_form(&format!("x={s}")).ok()?.pop().map(|(_, v)| v);
