@@ -53,7 +53,8 @@ fn is_sensitive_header(name: &str) -> bool {
 
 /// Makes text from the network safe to show: control and non-printing characters are
 /// escaped (`\u{1b}`), the result is cut at about `max` characters (with `…`), and runs
-/// that look like tokens (24 or more `token68` characters mixing letters and digits)
+/// that look like tokens (24 or more `token68` characters mixing upper case, lower case
+/// and digits)
 /// are masked.
 pub fn sanitize(text: &str, max: usize) -> String {
     let masked = mask_token_like(text);
@@ -78,14 +79,18 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
 }
 
-/// Replaces runs of ≥ 24 token characters that contain both a letter and a digit.
+/// Replaces runs of ≥ 24 token characters that mix at least two of upper case, lower
+/// case and digits (random tokens do; words and lower-case URL paths do not).
 fn mask_token_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run_start: Option<usize> = None;
     let flush = |out: &mut String, run: &str| {
-        let has_alpha = run.chars().any(|c| c.is_ascii_alphabetic());
-        let has_digit = run.chars().any(|c| c.is_ascii_digit());
-        if run.len() >= 24 && has_alpha && has_digit {
+        let classes = [
+            run.bytes().any(|c| c.is_ascii_uppercase()),
+            run.bytes().any(|c| c.is_ascii_lowercase()),
+            run.bytes().any(|c| c.is_ascii_digit()),
+        ];
+        if run.len() >= 24 && classes.iter().filter(|&&c| c).count() >= 2 {
             out.push_str(REDACTED);
         } else {
             out.push_str(run);
