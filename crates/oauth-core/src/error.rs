@@ -570,6 +570,8 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl std::error::Error for ParseError {}
+
 /// What was wrong with a body or a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -649,6 +651,8 @@ impl fmt::Display for TransportFailure {
         Ok(())
     }
 }
+
+impl std::error::Error for TransportFailure {}
 
 /// The kinds of transport failure a driver reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -29,6 +29,22 @@ pub const SENSITIVE_PARAMETERS: &[&str] = &[
     "registration_access_token",
 ];
 
+/// Parameters known to carry no secret, shown as they are (no token-like masking).
+const PUBLIC_PARAMETERS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "grant_type",
+    "iss",
+    "token_type",
+    "expires_in",
+    "error",
+    "token_type_hint",
+];
+
 /// Header names whose values are secrets.
 pub const SENSITIVE_HEADERS: &[&str] = &[
     "authorization",
@@ -171,12 +187,25 @@ fn redact_form(form: &str) -> String {
             .next()
             .map(|(k, _)| k.into_owned())
             .unwrap_or_default();
-        if is_sensitive_parameter(&key) {
-            out.push_str(raw_key);
-            out.push('=');
-            out.push_str(REDACTED);
-        } else {
-            out.push_str(&mask_token_like(pair));
+        match pair.split_once('=') {
+            Some(_) if is_sensitive_parameter(&key) => {
+                out.push_str(raw_key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            Some((_, raw_value)) => {
+                out.push_str(raw_key);
+                out.push('=');
+                if PUBLIC_PARAMETERS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&key))
+                {
+                    out.push_str(raw_value);
+                } else {
+                    out.push_str(&mask_token_like(raw_value));
+                }
+            }
+            None => out.push_str(&mask_token_like(pair)),
         }
     }
     out
