@@ -1,9 +1,10 @@
 //! Refresh sequences against the fake server: a token the client has seen replaced is
 //! never sent again (RT-01, ARCHITECTURE invariant 5), with rotation on or off, across
-//! clock jumps, API calls and faults.
+//! clock jumps, API calls and faults; and the client secret never leaves for anywhere
+//! but the token endpoint.
 
 use oauth_core::{Scope, TokenSet};
-use oauth_testkit::{FakeAuthorizationServer, Fault, RegisteredClient, Simulation};
+use oauth_testkit::{AuthMethod, FakeAuthorizationServer, Fault, RegisteredClient, Simulation};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -38,9 +39,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn retired_refresh_tokens_are_never_sent_again(seed in any::<u64>(), rotate in any::<bool>(), steps in proptest::collection::vec(step(), 1..30)) {
+    fn retired_refresh_tokens_are_never_sent_again(
+        seed in any::<u64>(),
+        rotate in any::<bool>(),
+        basic in any::<bool>(),
+        steps in proptest::collection::vec(step(), 1..30),
+    ) {
+        const SECRET: &str = "s3cret-Value-0123456789";
         let mut server = FakeAuthorizationServer::new(seed);
-        server.register(RegisteredClient::public("app", "http://127.0.0.1:8080/cb"));
+        let method = if basic { AuthMethod::Basic } else { AuthMethod::Post };
+        server.register(RegisteredClient::confidential("app", SECRET, method, "http://127.0.0.1:8080/cb"));
         server.set_rotate_refresh_tokens(rotate);
         let client = server.registration("app").unwrap().build().unwrap();
         let mut sim = Simulation::new(seed, server);
@@ -98,6 +106,15 @@ proptest! {
                 }
             }
             prop_assert_eq!(sim.server.stats().refresh_reuse_detected, 0);
+            // ARCHITECTURE invariant 4: the client secret goes to the token endpoint only.
+            let basic_value = oauth_core::basic_authorization("app", SECRET);
+            for req in sim.sent_requests() {
+                let carries_secret = String::from_utf8_lossy(&req.body).contains(SECRET)
+                    || req.headers.get("authorization").is_some_and(|v| v == basic_value.as_str());
+                if carries_secret {
+                    prop_assert_eq!(req.uri.as_str(), client.token_endpoint().as_str());
+                }
+            }
         }
     }
 }

@@ -440,6 +440,10 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
                         challenge,
                         "verifier does not match the challenge"
                     );
+                    assert!(
+                        !auth_url.as_str().contains(&verifier),
+                        "the verifier left in the authorization URL"
+                    );
                     let debug = format!("{req:?}");
                     assert!(!debug.contains(&verifier), "verifier in Debug");
                     if confidential {
