@@ -3,6 +3,7 @@
 
 mod auth_code;
 mod faults;
+mod invariants;
 mod quirks;
 mod refresh;
 
