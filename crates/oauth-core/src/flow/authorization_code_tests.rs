@@ -6,6 +6,7 @@ use crate::client::{ClientAuth, ClientRegistration, ClientRegistrationBuilder};
 use crate::error::{
     ConfigError, Error, ErrorCode, InputKind, TransportErrorKind, TransportFailure, Violation,
 };
+use crate::flow::test_support::{expect_done, expect_send, json, transport_failure};
 use crate::io::{Flow, HttpRequest, HttpResponse, Input, Output};
 use crate::pkce::challenge_s256;
 use crate::request::basic_authorization;
@@ -109,20 +110,6 @@ fn expect_await_callback(flow: &mut AuthorizationCodeFlow) -> UnixTime {
     }
 }
 
-fn expect_send(flow: &mut AuthorizationCodeFlow) -> HttpRequest {
-    match flow.poll() {
-        Output::Send(request) => request,
-        other => panic!("expected Send, got {other:?}"),
-    }
-}
-
-fn expect_done(flow: &mut AuthorizationCodeFlow) -> Result<TokenSet, Error> {
-    match flow.poll() {
-        Output::Done(result) => result,
-        other => panic!("expected Done, got {other:?}"),
-    }
-}
-
 fn expect_err(flow: &mut AuthorizationCodeFlow) -> Error {
     expect_done(flow).expect_err("the flow should have failed")
 }
@@ -142,23 +129,12 @@ fn good_callback(state: &str) -> Input {
 }
 
 fn token_response(body: &str) -> HttpResponse {
-    http::Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
+    json(200, body)
 }
 
 fn ok_response() -> Input {
     Input::Response(token_response(
         r#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA"}"#,
-    ))
-}
-
-fn transport_failure() -> Input {
-    Input::TransportFailed(TransportFailure::new(
-        TransportErrorKind::ConnectionClosed,
-        "reset by peer",
     ))
 }
 
@@ -182,7 +158,7 @@ fn assert_failed_for_good(flow: &mut AuthorizationCodeFlow, want: &Error) {
         ok_response(),
         good_callback("x"),
         Input::Tick,
-        transport_failure(),
+        transport_failure(TransportErrorKind::ConnectionClosed),
     ] {
         flow.handle(input, NOW.saturating_add(60));
         assert_eq!(&expect_err(flow), want);
@@ -401,7 +377,10 @@ fn poll_sequence_of_a_successful_flow() {
     assert_eq!(expect_done(&mut flow), Ok(tokens.clone()));
     flow.handle(ok_response(), received.saturating_add(1));
     flow.handle(good_callback(&state_of(&url)), received.saturating_add(1));
-    flow.handle(transport_failure(), received.saturating_add(1));
+    flow.handle(
+        transport_failure(TransportErrorKind::ConnectionClosed),
+        received.saturating_add(1),
+    );
     assert_eq!(expect_done(&mut flow), Ok(tokens));
 }
 
@@ -620,13 +599,16 @@ fn parse_04_empty_scope_in_response_means_requested_scope() {
 #[test]
 fn tok_10_transport_failure_ends_the_flow_without_resending() {
     let (mut flow, url, _) = to_token_request(&client(), read_write());
-    flow.handle(transport_failure(), NOW.saturating_add(40));
+    flow.handle(
+        transport_failure(TransportErrorKind::ConnectionClosed),
+        NOW.saturating_add(40),
+    );
     let e = expect_err(&mut flow);
     assert_eq!(
         e,
         Error::Transport(TransportFailure::new(
             TransportErrorKind::ConnectionClosed,
-            "reset by peer"
+            "simulated"
         ))
     );
     // The operation is retryable in general, but this flow never sends the code again.
@@ -754,7 +736,7 @@ fn response_while_awaiting_callback_is_unexpected() {
 fn transport_failure_while_awaiting_callback_is_unexpected() {
     let mut flow = start();
     let _ = expect_visit(&mut flow);
-    flow.handle(transport_failure(), NOW);
+    flow.handle(transport_failure(TransportErrorKind::ConnectionClosed), NOW);
     assert_eq!(
         expect_err(&mut flow),
         Error::UnexpectedInput {
@@ -997,7 +979,7 @@ fn accepts_routes_callbacks_by_state() {
         "code={CODE}&state={state}&state={state}"
     )))));
     assert!(!flow.accepts(&ok_response()));
-    assert!(!flow.accepts(&transport_failure()));
+    assert!(!flow.accepts(&transport_failure(TransportErrorKind::ConnectionClosed)));
     assert!(flow.accepts(&Input::Tick));
     // accepts() does not change the state.
     assert_eq!(flow.state_name(), "AwaitingCallback");
@@ -1011,6 +993,6 @@ fn accepts_routes_callbacks_by_state() {
     // While awaiting the token: responses and transport failures.
     let (flow, url, _) = to_token_request(&client(), read_write());
     assert!(flow.accepts(&ok_response()));
-    assert!(flow.accepts(&transport_failure()));
+    assert!(flow.accepts(&transport_failure(TransportErrorKind::ConnectionClosed)));
     assert!(!flow.accepts(&good_callback(&state_of(&url))));
 }

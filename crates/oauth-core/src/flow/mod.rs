@@ -10,6 +10,8 @@
 
 mod authorization_code;
 mod refresh;
+#[cfg(test)]
+mod test_support;
 
 pub use authorization_code::{AuthorizationCodeFlow, AuthorizationParams};
 pub use refresh::RefreshFlow;

@@ -6,6 +6,7 @@ use crate::client::{ClientAuth, ClientRegistration, ClientRegistrationBuilder};
 use crate::error::{
     ConfigError, Error, ErrorCode, InputKind, TransportErrorKind, TransportFailure,
 };
+use crate::flow::test_support::{expect_done, expect_send, json, transport_failure};
 use crate::io::{Flow, HttpRequest, HttpResponse, Input, Output};
 use crate::request::basic_authorization;
 use crate::scope::Scope;
@@ -57,37 +58,8 @@ fn start(scope: Option<Scope>) -> RefreshFlow {
     RefreshFlow::start(&client(), &granted(), scope).unwrap()
 }
 
-fn expect_send(flow: &mut RefreshFlow) -> HttpRequest {
-    match flow.poll() {
-        Output::Send(request) => request,
-        other => panic!("expected Send, got {other:?}"),
-    }
-}
-
-fn expect_done(flow: &mut RefreshFlow) -> Result<TokenSet, Error> {
-    match flow.poll() {
-        Output::Done(result) => result,
-        other => panic!("expected Done, got {other:?}"),
-    }
-}
-
 fn body_of(request: &HttpRequest) -> &str {
     std::str::from_utf8(request.body()).unwrap()
-}
-
-fn json(status: u16, body: &str) -> HttpResponse {
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
-
-fn transport_failure() -> Input {
-    Input::TransportFailed(TransportFailure::new(
-        TransportErrorKind::Timeout,
-        "read timed out",
-    ))
 }
 
 fn callback() -> Input {
@@ -108,7 +80,7 @@ fn assert_finished_for_good(flow: &mut RefreshFlow, want: &Result<TokenSet, Erro
             200,
             r#"{"access_token":"other","token_type":"Bearer","refresh_token":"other-rt"}"#,
         )),
-        transport_failure(),
+        transport_failure(TransportErrorKind::Timeout),
         callback(),
         Input::Tick,
     ] {
@@ -428,13 +400,13 @@ fn server_5xx_is_retryable_and_ends_the_flow() {
 fn rt_04_transport_failure_is_reported_not_retried() {
     let mut flow = start(None);
     let _ = expect_send(&mut flow);
-    flow.handle(transport_failure(), NOW);
+    flow.handle(transport_failure(TransportErrorKind::Timeout), NOW);
     let result = expect_done(&mut flow);
     assert_eq!(
         result,
         Err(Error::Transport(TransportFailure::new(
             TransportErrorKind::Timeout,
-            "read timed out"
+            "simulated"
         )))
     );
     assert!(result.as_ref().unwrap_err().is_retryable());
@@ -493,7 +465,7 @@ fn accepts_while_awaiting_response() {
     let mut flow = start(None);
     let _ = expect_send(&mut flow);
     assert!(flow.accepts(&Input::Response(json(200, "{}"))));
-    assert!(flow.accepts(&transport_failure()));
+    assert!(flow.accepts(&transport_failure(TransportErrorKind::Timeout)));
     assert!(flow.accepts(&Input::Tick));
     assert!(!flow.accepts(&callback()));
     assert_eq!(flow.state_name(), "AwaitingResponse");
