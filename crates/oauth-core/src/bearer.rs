@@ -5,6 +5,8 @@
 
 use crate::client::is_loopback_host;
 use crate::error::ConfigError;
+use crate::io::HttpResponse;
+use crate::parse::{BearerChallenge, bearer_challenge};
 use crate::secret::AccessToken;
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
@@ -47,6 +49,21 @@ pub fn attach_bearer<B>(
     value.set_sensitive(true);
     request.headers_mut().insert(AUTHORIZATION, value);
     Ok(())
+}
+
+/// The Bearer challenge of a protected resource's response when it says the token is
+/// no good: status 401 with `WWW-Authenticate: Bearer error="invalid_token"`
+/// (RFC 6750 §3.1: "expired, revoked, malformed, or invalid"). `None` for anything
+/// else — a 401 without `error` only means no credentials were sent, and a malformed
+/// challenge is not taken as an instruction to refresh.
+pub fn invalid_token_challenge(response: &HttpResponse) -> Option<BearerChallenge> {
+    if response.status() != http::StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    bearer_challenge(response.headers())
+        .ok()
+        .flatten()
+        .filter(BearerChallenge::is_invalid_token)
 }
 
 #[cfg(test)]
@@ -103,6 +120,34 @@ mod tests {
                 "{ok}"
             );
         }
+    }
+
+    #[test]
+    fn bearer_06_invalid_token_only_on_401_with_the_error() {
+        let resp = |status: u16, challenge: Option<&str>| {
+            let mut b = http::Response::builder().status(status);
+            if let Some(c) = challenge {
+                b = b.header("www-authenticate", c);
+            }
+            b.body(Vec::new()).unwrap()
+        };
+        let c = invalid_token_challenge(&resp(
+            401,
+            Some(r#"Bearer realm="r", error="invalid_token""#),
+        ));
+        assert_eq!(c.and_then(|c| c.realm), Some("r".to_owned()));
+        assert!(invalid_token_challenge(&resp(401, Some(r#"Bearer realm="r""#))).is_none());
+        assert!(
+            invalid_token_challenge(&resp(403, Some(r#"Bearer error="invalid_token""#))).is_none()
+        );
+        assert!(
+            invalid_token_challenge(&resp(401, Some(r#"Bearer error="insufficient_scope""#)))
+                .is_none()
+        );
+        assert!(
+            invalid_token_challenge(&resp(401, Some(r#"Bearer error="x", error="y""#))).is_none()
+        );
+        assert!(invalid_token_challenge(&resp(401, None)).is_none());
     }
 
     #[test]

@@ -1,0 +1,54 @@
+//! A blocking driver for `oauth-core`, on `ureq`.
+//!
+//! - [`run`]: the one loop that drives any `oauth_core::Flow` — it sends what the
+//!   core emits through a [`Transport`], feeds back responses and transport failures,
+//!   shows the authorization URL and waits for the redirect through a
+//!   [`CallbackSource`], and sleeps when told to wait.
+//! - [`Transport`]: ureq with the settings OAuth needs on every request — statuses as
+//!   responses, no redirects, capped bodies, timeouts — even over a caller's agent.
+//! - [`LoopbackListener`]: the RFC 8252 §7.3 redirect listener on `127.0.0.1`/`[::1]`.
+//! - [`Browser`]: `$BROWSER`, or the platform opener; the URL is always printed.
+//! - [`call_api`]: a bearer-authenticated request; a 401 `invalid_token` is typed.
+//!
+//! ```no_run
+//! use oauth_core::{AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Scope};
+//! use oauth_ureq::{Browser, LoopbackCallback, LoopbackListener, Transport, call_api, now, run};
+//!
+//! let listener = LoopbackListener::bind_default()?;
+//! let client = ClientRegistration::builder("my-app")
+//!     .authorization_endpoint("https://as.example/authorize")
+//!     .token_endpoint("https://as.example/token")
+//!     .redirect_uri(listener.redirect_uri())
+//!     .build()?;
+//! let transport = Transport::default();
+//! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+//! let params = AuthorizationParams::new().scope(Scope::parse("read")?);
+//! let mut flow = AuthorizationCodeFlow::start(&client, params, &mut rng, now())?;
+//! let mut callbacks = LoopbackCallback::new(listener, Browser::System);
+//! let tokens = run(&mut flow, &transport, Some(&mut callbacks))?;
+//!
+//! let request = http::Request::get("https://api.example/me").body(Vec::new())?;
+//! let response = call_api(&transport, request, &tokens)?;
+//! println!("{}", response.status());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod api;
+mod browser;
+mod driver;
+mod loopback;
+mod transport;
+
+pub use api::{ApiError, call_api};
+pub use browser::Browser;
+pub use driver::{CallbackSource, Error, LoopbackCallback, now, run};
+pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
+pub use transport::{Transport, TransportConfig};
+
+/// The operating system's random source, as the core's `CryptoRng`.
+pub fn system_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

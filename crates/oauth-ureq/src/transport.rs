@@ -1,0 +1,135 @@
+//! `oauth_core::HttpRequest` in, `oauth_core::HttpResponse` (or a typed transport
+//! failure) out, over a `ureq::Agent`.
+//!
+//! Every request is sent with per-request settings that a caller's own agent cannot
+//! weaken: non-2xx statuses come back as responses (the core reads OAuth error bodies),
+//! redirects are never followed (a 3xx reaches the core, which refuses it), the body is
+//! read up to a cap, and the timeouts configured here apply.
+
+use oauth_core::{HttpRequest, HttpResponse, TransportErrorKind, TransportFailure};
+use std::time::Duration;
+
+/// Settings for a [`Transport`].
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// Time to establish a connection (DNS, TCP, TLS). Default 10 s.
+    pub connect_timeout: Option<Duration>,
+    /// Time for one whole exchange: sending, waiting, reading the body. Default 30 s.
+    pub call_timeout: Option<Duration>,
+    /// The largest response body read, in bytes. Default 1 MiB + 1 byte, so that the
+    /// core sees an oversized body and reports it with its own limit.
+    pub max_body_bytes: u64,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            connect_timeout: Some(Duration::from_secs(10)),
+            call_timeout: Some(Duration::from_secs(30)),
+            max_body_bytes: (oauth_core::parse::Limits::DEFAULT.max_body_bytes as u64) + 1,
+            user_agent: concat!("oauth-ureq/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// Sends the core's requests with ureq. Cheap to clone (the agent's pool is shared).
+#[derive(Clone, Debug)]
+pub struct Transport {
+    agent: ureq::Agent,
+    config: TransportConfig,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport::new(TransportConfig::default())
+    }
+}
+
+impl Transport {
+    /// A transport with its own agent (rustls, system proxy settings honoured).
+    pub fn new(config: TransportConfig) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build()
+            .new_agent();
+        Transport { agent, config }
+    }
+
+    /// A transport over the caller's agent (their TLS roots, proxy, pool). The settings
+    /// that keep OAuth safe are still applied to every request.
+    pub fn with_agent(agent: ureq::Agent, config: TransportConfig) -> Self {
+        Transport { agent, config }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// Sends one request; any HTTP status is `Ok`.
+    pub fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        self.send_http(request.into_http())
+    }
+
+    /// Sends a plain `http::Request` with the same guarantees (used for API calls).
+    pub fn send_http(
+        &self,
+        mut request: http::Request<Vec<u8>>,
+    ) -> Result<HttpResponse, TransportFailure> {
+        if !request.headers().contains_key(http::header::USER_AGENT)
+            && let Ok(v) = http::HeaderValue::try_from(self.config.user_agent.as_str())
+        {
+            request.headers_mut().insert(http::header::USER_AGENT, v);
+        }
+        let request = self
+            .agent
+            .configure_request(request)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(self.config.connect_timeout)
+            .timeout_per_call(self.config.call_timeout)
+            .build();
+        let response = self.agent.run(request).map_err(failure)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(self.config.max_body_bytes)
+            .read_to_vec()
+            .map_err(failure)?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+/// Maps a ureq error to the core's transport failure kinds. The message is ureq's own
+/// description, which names hosts and causes but never request bodies or headers.
+fn failure(e: ureq::Error) -> TransportFailure {
+    use ureq::Error as E;
+    let kind = match &e {
+        E::Timeout(_) => TransportErrorKind::Timeout,
+        E::HostNotFound => TransportErrorKind::Dns,
+        E::ConnectionFailed => TransportErrorKind::Connect,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) => TransportErrorKind::Tls,
+        E::BodyExceedsLimit(_) => TransportErrorKind::BodyTooLarge,
+        E::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable => {
+                TransportErrorKind::Connect
+            }
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                TransportErrorKind::Timeout
+            }
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::BrokenPipe => TransportErrorKind::ConnectionClosed,
+            _ => TransportErrorKind::Other,
+        },
+        E::Protocol(_) => TransportErrorKind::ConnectionClosed,
+        _ => TransportErrorKind::Other,
+    };
+    TransportFailure::new(kind, e.to_string())
+}
