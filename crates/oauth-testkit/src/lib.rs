@@ -5,6 +5,9 @@
 //! - [`Simulation`]: a deterministic driver — virtual clock, seeded RNG ([`SeededRng`]),
 //!   simulated user ([`UserPolicy`]), step limit, filter hook ([`Hop`]), and a
 //!   redacted [`Transcript`] — that runs any `oauth_core::Flow` against the server.
+//! - [`HttpServer`]: the same fake server over real HTTP on loopback, with a headless
+//!   approval page and connection-level [`HttpFault`]s; [`headless_browser`] plays the
+//!   user's browser.
 //! - [`fuzzing`]: the bodies of the fuzz targets in `fuzz/`, compiled on stable so that
 //!   the corpus replays in ordinary tests.
 //!
@@ -28,12 +31,14 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod fuzzing;
+mod http_server;
 mod rng;
 mod server;
 mod sim;
 mod transcript;
 mod user;
 
+pub use http_server::{HttpFault, HttpServer, headless_browser};
 pub use rng::SeededRng;
 pub use server::{
     AuthMethod, AuthorizeError, Decision, FakeAuthorizationServer, Fault, RegisteredClient,

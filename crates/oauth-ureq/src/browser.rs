@@ -1,10 +1,16 @@
 //! Opening the authorization URL in the user's browser.
 
+use std::fmt;
 use std::io;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+/// A function that shows the URL to the user (a GUI, a QR code, a test's headless
+/// browser). It runs on its own thread, so it may block.
+pub type OpenUrl = Arc<dyn Fn(String) + Send + Sync>;
 
 /// How the authorization URL reaches the user.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub enum Browser {
     /// `$BROWSER` when set (split on whitespace; the URL is appended as one more
     /// argument — no shell is involved), else the platform's opener (`xdg-open`,
@@ -15,6 +21,19 @@ pub enum Browser {
     Command(Vec<String>),
     /// Do not open anything (headless use): the URL is only printed.
     PrintOnly,
+    /// Call this function with the URL on a new thread.
+    Custom(OpenUrl),
+}
+
+impl fmt::Debug for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Browser::System => f.write_str("System"),
+            Browser::Command(argv) => f.debug_tuple("Command").field(argv).finish(),
+            Browser::PrintOnly => f.write_str("PrintOnly"),
+            Browser::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
 }
 
 impl Browser {
@@ -28,6 +47,11 @@ impl Browser {
         }
         let argv: Vec<String> = match self {
             Browser::PrintOnly => return Ok(None),
+            Browser::Custom(open) => {
+                let (open, url) = (Arc::clone(open), url.to_owned());
+                std::thread::spawn(move || open(url));
+                return Ok(None);
+            }
             Browser::Command(argv) => argv.clone(),
             Browser::System => match std::env::var("BROWSER") {
                 Ok(b) if !b.trim().is_empty() => b.split_whitespace().map(str::to_owned).collect(),

@@ -43,7 +43,7 @@ mod loopback;
 mod transport;
 
 pub use api::{ApiError, call_api};
-pub use browser::Browser;
+pub use browser::{Browser, OpenUrl};
 pub use driver::{CallbackSource, Error, LoopbackCallback, now, run};
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
 pub use transport::{Transport, TransportConfig};

@@ -216,6 +216,12 @@ impl FakeAuthorizationServer {
         self.token_endpoint = format!("{base}/token");
     }
 
+    /// Moves the protected resource to `base` (a URL prefix ending in `/`).
+    pub fn set_resource_base(&mut self, base: &str) -> &mut Self {
+        self.resource_base = base.into();
+        self
+    }
+
     /// Registers a client.
     pub fn register(&mut self, client: RegisteredClient) -> &mut Self {
         self.clients.insert(client.client_id.clone(), client);
