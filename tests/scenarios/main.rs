@@ -6,6 +6,7 @@ mod faults;
 mod invariants;
 mod quirks;
 mod refresh;
+mod vectors;
 
 use oauth_core::ClientRegistration;
 use oauth_testkit::{FakeAuthorizationServer, RegisteredClient, Simulation};
