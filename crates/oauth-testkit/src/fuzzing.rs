@@ -214,7 +214,11 @@ pub fn callback(data: &[u8]) {
             let shown_url = Url::parse(&shown).expect("a redacted URL is still a URL");
             for (k, v) in shown_url.query_pairs() {
                 if k == "code" {
-                    assert_eq!(v, oauth_core::REDACTED, "the code shows in the redacted URL");
+                    assert_eq!(
+                        v,
+                        oauth_core::REDACTED,
+                        "the code shows in the redacted URL"
+                    );
                 }
             }
         }

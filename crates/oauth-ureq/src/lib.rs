@@ -46,7 +46,7 @@ pub use api::{ApiError, call_api};
 pub use browser::{Browser, OpenUrl};
 pub use driver::{CallbackSource, Error, LoopbackCallback, now, run};
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
-pub use transport::{Transport, TransportConfig};
+pub use transport::{Observer, Transport, TransportConfig};
 
 /// The operating system's random source, as the core's `CryptoRng`.
 pub fn system_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {

@@ -7,6 +7,7 @@
 //! read up to a cap, and the timeouts configured here apply.
 
 use oauth_core::{HttpRequest, HttpResponse, TransportErrorKind, TransportFailure};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings for a [`Transport`].
@@ -34,11 +35,27 @@ impl Default for TransportConfig {
     }
 }
 
+/// Sees every exchange a [`Transport`] makes: the request as sent and what came back.
+/// Requests and responses carry secrets; an observer that logs must render them with
+/// `oauth_core::redact`.
+pub type Observer =
+    Arc<dyn Fn(&http::Request<Vec<u8>>, Result<&HttpResponse, &TransportFailure>) + Send + Sync>;
+
 /// Sends the core's requests with ureq. Cheap to clone (the agent's pool is shared).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Transport {
     agent: ureq::Agent,
     config: TransportConfig,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("config", &self.config)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Transport {
@@ -56,13 +73,28 @@ impl Transport {
             .max_redirects_will_error(false)
             .build()
             .new_agent();
-        Transport { agent, config }
+        Transport {
+            agent,
+            config,
+            observer: None,
+        }
     }
 
     /// A transport over the caller's agent (their TLS roots, proxy, pool). The settings
     /// that keep OAuth safe are still applied to every request.
     pub fn with_agent(agent: ureq::Agent, config: TransportConfig) -> Self {
-        Transport { agent, config }
+        Transport {
+            agent,
+            config,
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` after every exchange (for redacted request logs, recording).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The settings.
@@ -85,6 +117,15 @@ impl Transport {
         {
             request.headers_mut().insert(http::header::USER_AGENT, v);
         }
+        let copy = self.observer.as_ref().map(|_| copy_request(&request));
+        let result = self.exchange(request);
+        if let (Some(observe), Some(sent)) = (&self.observer, &copy) {
+            observe(sent, result.as_ref());
+        }
+        result
+    }
+
+    fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<HttpResponse, TransportFailure> {
         let request = self
             .agent
             .configure_request(request)
@@ -103,6 +144,14 @@ impl Transport {
             .map_err(failure)?;
         Ok(http::Response::from_parts(parts, bytes))
     }
+}
+
+fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 /// Maps a ureq error to the core's transport failure kinds. The message is ureq's own
