@@ -47,8 +47,3 @@ pub use server::{
 pub use sim::{Hop, RecordedRequest, START_TIME, SimError, Simulation};
 pub use transcript::{Entry, EntryKind, Transcript};
 pub use user::UserPolicy;
-
-/// The README's examples, compiled and run as doctests.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

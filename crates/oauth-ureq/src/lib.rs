@@ -52,3 +52,9 @@ pub use transport::{Observer, Transport, TransportConfig};
 pub fn system_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }
+
+/// The README's examples, compiled (and run where they do not need a browser) as
+/// doctests of this crate, which can see both `oauth_ureq` and `oauth_testkit`.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
