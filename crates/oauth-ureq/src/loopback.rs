@@ -131,7 +131,6 @@ impl LoopbackListener {
         let active = Arc::new(AtomicUsize::new(0));
         let shared = Arc::new(Shared {
             authority: authority(self.addr),
-            port: self.addr.port(),
             path: self.config.path.clone(),
             max_request_bytes: self.config.max_request_bytes,
             connection_timeout: self.config.connection_timeout,
@@ -166,7 +165,10 @@ impl LoopbackListener {
             match rx.recv_timeout(wait) {
                 Ok(candidate) => {
                     if accepts(&candidate.url) {
-                        let failed = candidate.url.query_pairs().any(|(k, _)| k == "error");
+                        // The page tells the user the browser's part is over; the
+                        // application reports the final outcome of the login.
+                        let has = |name: &str| candidate.url.query_pairs().any(|(k, _)| k == name);
+                        let failed = has("error") || !has("code");
                         let reply = if failed {
                             Reply::Failure
                         } else {
@@ -195,7 +197,6 @@ fn authority(addr: SocketAddr) -> String {
 
 struct Shared {
     authority: String,
-    port: u16,
     path: String,
     max_request_bytes: usize,
     connection_timeout: Duration,
@@ -240,11 +241,16 @@ fn respond(mut stream: &TcpStream, reply: Reply) -> io::Result<()> {
         Reply::TooLarge => ("431 Request Header Fields Too Large", ""),
         Reply::Busy => ("503 Service Unavailable", ""),
     };
+    // RFC 9110 §8.6: no Content-Length on a 204.
+    let length = if reply == Reply::NoContent {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n{length}\
 Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n\
-Content-Security-Policy: default-src 'none'\r\nConnection: close\r\n\r\n",
-        body.len()
+Content-Security-Policy: default-src 'none'\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
@@ -333,7 +339,7 @@ fn classify(req: &httparse::Request<'_, '_>, shared: &Shared) -> Parsed {
         [h] => {
             let h = String::from_utf8_lossy(h);
             let h = h.trim();
-            h == shared.authority || h == format!("localhost:{}", shared.port)
+            h == shared.authority
         }
         _ => false,
     };

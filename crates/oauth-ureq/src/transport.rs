@@ -17,8 +17,9 @@ pub struct TransportConfig {
     pub connect_timeout: Option<Duration>,
     /// Time for one whole exchange: sending, waiting, reading the body. Default 30 s.
     pub call_timeout: Option<Duration>,
-    /// The largest response body read, in bytes. Default 1 MiB + 1 byte, so that the
-    /// core sees an oversized body and reports it with its own limit.
+    /// The largest response body read, in bytes. Default: the core's 1 MiB limit plus
+    /// one byte. A longer body ends the exchange as a `BodyTooLarge` transport failure
+    /// (not retryable); the core applies its own limit to what is read.
     pub max_body_bytes: u64,
     /// The `User-Agent` header.
     pub user_agent: String,
