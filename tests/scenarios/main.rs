@@ -6,6 +6,7 @@ mod faults;
 mod invariants;
 mod quirks;
 mod refresh;
+mod session;
 mod vectors;
 
 use oauth_core::ClientRegistration;

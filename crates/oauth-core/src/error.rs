@@ -55,6 +55,11 @@ pub enum Error {
     Parse(ParseError),
     /// The driver could not complete the HTTP exchange.
     Transport(TransportFailure),
+    /// The access token is expired and there is no refresh token to renew it.
+    TokenExpired,
+    /// The driver could not persist a new token set. The new tokens are kept aside
+    /// (never handed out unpersisted) and persisting is tried again on the next call.
+    PersistFailed(String),
     /// A previous call panicked in the middle of a transition; the flow is unusable.
     /// (No input is known to cause this; it exists so that the state is never guessed.)
     Poisoned,
@@ -82,7 +87,9 @@ impl Error {
                 ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable
             ),
             Error::Parse(p) => p.kind == ParseErrorKind::Truncated,
+            Error::PersistFailed(_) => true,
             Error::Config(_)
+            | Error::TokenExpired
             | Error::UnexpectedInput { .. }
             | Error::FlowExpired { .. }
             | Error::Violation(_)
@@ -96,7 +103,7 @@ impl Error {
     pub fn needs_new_authorization(&self) -> bool {
         match self {
             Error::Server(e) => e.code == ErrorCode::InvalidGrant,
-            Error::AuthorizationDenied(_) | Error::FlowExpired { .. } => true,
+            Error::AuthorizationDenied(_) | Error::FlowExpired { .. } | Error::TokenExpired => true,
             _ => false,
         }
     }
@@ -158,6 +165,14 @@ impl fmt::Display for Error {
             Error::Violation(v) => write!(f, "protocol violation: {v}"),
             Error::Parse(p) => write!(f, "unreadable response: {p}"),
             Error::Transport(t) => write!(f, "transport failure: {t}"),
+            Error::TokenExpired => f.write_str(
+                "the access token expired and there is no refresh token; authorize again",
+            ),
+            Error::PersistFailed(why) => write!(
+                f,
+                "the new token set could not be saved: {}",
+                crate::redact::sanitize(why, 256)
+            ),
             Error::Poisoned => f.write_str("the flow was interrupted by an earlier panic"),
         }
     }
@@ -200,6 +215,12 @@ pub enum InputKind {
     TransportFailed,
     /// Time passed.
     Tick,
+    /// An API call was begun (API session).
+    Begin,
+    /// The driver reports whether it persisted a token set (API session).
+    Persisted,
+    /// The session changed while a call waited (API session).
+    Wake,
 }
 
 /// A registration or call argument the core refuses.

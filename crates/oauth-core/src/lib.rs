@@ -124,7 +124,10 @@ pub use error::{
     ConfigError, Error, ErrorCode, ErrorResponse, HttpError, InputKind, ParseError, ParseErrorKind,
     TransportErrorKind, TransportFailure, Violation,
 };
-pub use flow::{AuthorizationCodeFlow, AuthorizationParams, RefreshFlow};
+pub use flow::{
+    ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, DEFAULT_SKEW_SECS, RefreshFlow,
+    Session, Step,
+};
 pub use io::{Flow, HttpRequest, HttpResponse, Input, Output};
 pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};
 pub use request::basic_authorization;

@@ -10,8 +10,9 @@ use crate::transcript::{EntryKind, Transcript};
 use crate::user::UserPolicy;
 use http::{HeaderMap, Method};
 use oauth_core::{
-    AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Error, Flow, HttpResponse,
-    Input, Output, RefreshFlow, Scope, TokenSet, UnixTime, attach_bearer, redact,
+    ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientRegistration, Error,
+    Flow, HttpResponse, Input, Output, RefreshFlow, Scope, Session, Step, TokenSet, UnixTime,
+    attach_bearer, redact,
 };
 use std::fmt;
 use url::Url;
@@ -109,6 +110,7 @@ pub struct Simulation {
     latency: u64,
     step_limit: usize,
     filter: Option<Filter>,
+    recording: bool,
 }
 
 impl fmt::Debug for Simulation {
@@ -139,6 +141,7 @@ impl Simulation {
             latency: 0,
             step_limit: 1_000,
             filter: None,
+            recording: true,
         }
     }
 
@@ -189,6 +192,13 @@ impl Simulation {
     /// A hook that sees (and may rewrite) every request and response in flight.
     pub fn set_filter(&mut self, f: impl FnMut(Hop<'_>) + 'static) -> &mut Self {
         self.filter = Some(Box::new(f));
+        self
+    }
+
+    /// Whether exchanges are recorded in the transcript and the sent-request log
+    /// (default on; turn it off for runs of thousands of calls).
+    pub fn set_recording(&mut self, on: bool) -> &mut Self {
+        self.recording = on;
         self
     }
 
@@ -296,21 +306,25 @@ impl Simulation {
         if let Some(f) = self.filter.as_mut() {
             f(Hop::Request(&mut request));
         }
-        self.transcript.request(self.clock, &request);
-        self.sent.push(RecordedRequest {
-            at: self.clock,
-            method: request.method().clone(),
-            uri: request.uri().to_string(),
-            headers: request.headers().clone(),
-            body: request.body().clone(),
-        });
+        if self.recording {
+            self.transcript.request(self.clock, &request);
+            self.sent.push(RecordedRequest {
+                at: self.clock,
+                method: request.method().clone(),
+                uri: request.uri().to_string(),
+                headers: request.headers().clone(),
+                body: request.body().clone(),
+            });
+        }
         self.clock = self.clock.saturating_add(self.latency);
         match self.server.handle(&request, self.clock) {
             Ok(mut response) => {
                 if let Some(f) = self.filter.as_mut() {
                     f(Hop::Response(&mut response));
                 }
-                self.transcript.response(self.clock, &response);
+                if self.recording {
+                    self.transcript.response(self.clock, &response);
+                }
                 Input::Response(response)
             }
             Err(failure) => {
@@ -369,6 +383,98 @@ impl Simulation {
                 got: other.kind(),
             })),
         }
+    }
+
+    /// Runs `calls` concurrently against `session`: their steps interleave in an order
+    /// drawn from the simulation's RNG, as threads sharing one session would. `persist`
+    /// plays the token store. Returns each call's outcome, in the order given.
+    ///
+    /// A call told to wait is woken once the session has changed; if every remaining
+    /// call waits and nothing can change, that is reported as a livelock
+    /// ([`SimError::StepLimit`]).
+    pub fn run_calls(
+        &mut self,
+        session: &mut Session,
+        calls: Vec<ApiCall>,
+        persist: &mut dyn FnMut(&TokenSet) -> Result<(), String>,
+    ) -> Result<Vec<Result<HttpResponse, Error>>, SimError> {
+        struct Slot {
+            call: ApiCall,
+            step: Option<Step>,
+            waiting_on: Option<u64>,
+        }
+        let fingerprint = |s: &Session| s.version();
+        let mut slots: Vec<Slot> = calls
+            .into_iter()
+            .map(|call| Slot {
+                call,
+                step: None,
+                waiting_on: None,
+            })
+            .collect();
+        let mut results: Vec<Option<Result<HttpResponse, Error>>> =
+            (0..slots.len()).map(|_| None).collect();
+        let mut unbegun: Vec<usize> = (0..slots.len()).collect();
+        let mut budget = slots.len().saturating_mul(20).max(self.step_limit);
+        loop {
+            // Pick something that can happen: a call begins, or an active call acts.
+            let fp = fingerprint(session);
+            let mut ready: Vec<usize> = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| match &s.step {
+                    None => false,
+                    Some(Step::Wait) => s.waiting_on != Some(fp),
+                    Some(Step::Done(_)) => false,
+                    Some(_) => true,
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let total = ready.len() + unbegun.len();
+            if total == 0 {
+                if slots.iter().any(|s| matches!(s.step, Some(Step::Wait))) {
+                    return Err(SimError::StepLimit { steps: budget });
+                }
+                break;
+            }
+            budget = budget.checked_sub(1).ok_or(SimError::StepLimit {
+                steps: self.step_limit,
+            })?;
+            let pick = self.rng.below(total as u64) as usize;
+            let i = if pick < ready.len() {
+                ready.swap_remove(pick)
+            } else {
+                unbegun.swap_remove(pick - ready.len())
+            };
+            let now = self.clock;
+            let slot = &mut slots[i];
+            let input = match slot.step.take() {
+                None => CallInput::Begin,
+                Some(Step::Wait) => CallInput::Wake,
+                Some(Step::Send(request)) => match self.exchange(request.into_http()) {
+                    Input::Response(r) => CallInput::Response(r),
+                    Input::TransportFailed(f) => CallInput::TransportFailed(f),
+                    _ => CallInput::Wake,
+                },
+                Some(Step::Persist(tokens)) => CallInput::Persisted(persist(&tokens)),
+                Some(Step::Done(r)) => {
+                    results[i] = Some(r);
+                    continue;
+                }
+            };
+            let step = slot.call.handle(session, input, now);
+            slot.waiting_on = matches!(step, Step::Wait).then(|| fingerprint(session));
+            if let Step::Done(r) = step {
+                results[i] = Some(r);
+                slot.step = Some(Step::Done(Err(Error::Poisoned)));
+            } else {
+                slot.step = Some(step);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Poisoned)))
+            .collect())
     }
 
     /// A one-line redacted description of a response, for demo output.

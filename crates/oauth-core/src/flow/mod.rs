@@ -5,13 +5,18 @@
 //! |---|---|
 //! | [`AuthorizationCodeFlow`] | authorization code with PKCE (RFC 6749 §4.1, RFC 7636) |
 //! | [`RefreshFlow`] | refresh token (RFC 6749 §6) |
+//! | [`Session`] + [`ApiCall`] | calls to a protected resource: refresh ahead of expiry, single flight, persist before use, one replay on `invalid_token` (RFC 6750) |
 //!
-//! All implement [`Flow`](crate::Flow), so one driver loop runs any of them.
+//! The grants implement [`Flow`](crate::Flow), so one driver loop runs any of them. The
+//! API session is the exception by necessity: its state is shared by concurrent calls,
+//! so each [`ApiCall`] advances against a [`Session`] the driver keeps behind one lock.
 
 mod authorization_code;
 mod refresh;
+mod session;
 #[cfg(test)]
 mod test_support;
 
 pub use authorization_code::{AuthorizationCodeFlow, AuthorizationParams};
 pub use refresh::RefreshFlow;
+pub use session::{ApiCall, CallInput, DEFAULT_SKEW_SECS, Session, Step};
