@@ -16,6 +16,10 @@ pub enum ApiError {
     Refused(ConfigError),
     /// The request could not be completed.
     Transport(TransportFailure),
+    /// No usable token: the refresh failed, the grant is gone
+    /// ([`oauth_core::Error::needs_new_authorization`]), the new token set could not be
+    /// saved, …
+    Token(oauth_core::Error),
     /// The resource answered 401 with `error="invalid_token"` (RFC 6750 §3.1): the
     /// token is expired, revoked or otherwise unusable. Refresh, then retry once.
     InvalidToken {
@@ -31,6 +35,7 @@ impl fmt::Display for ApiError {
         match self {
             ApiError::Refused(e) => write!(f, "the token was not sent: {e}"),
             ApiError::Transport(t) => write!(f, "the API call failed: {t}"),
+            ApiError::Token(e) => write!(f, "no usable access token: {e}"),
             ApiError::InvalidToken { challenge, .. } => {
                 f.write_str("the API rejected the access token (invalid_token)")?;
                 if let Some(d) = &challenge.error_description {
@@ -43,6 +48,13 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// Whether only a new authorization by the user can help.
+    pub fn needs_new_authorization(&self) -> bool {
+        matches!(self, ApiError::Token(e) if e.needs_new_authorization())
+    }
+}
 
 /// Sends `request` with `Authorization: Bearer <access token>` and returns the
 /// response, whatever its status — except a 401 `invalid_token`, which is

@@ -9,6 +9,9 @@
 //! - [`LoopbackListener`]: the RFC 8252 §7.3 redirect listener on `127.0.0.1`/`[::1]`.
 //! - [`Browser`]: `$BROWSER`, or the platform opener; the URL is always printed.
 //! - [`call_api`]: a bearer-authenticated request; a 401 `invalid_token` is typed.
+//! - [`AuthorizedClient`]: the core's API session shared by many threads — refresh
+//!   ahead of expiry, one refresh at a time, one replay on `invalid_token`, rotated
+//!   tokens saved in a [`TokenStore`] ([`FileStore`] is crash-safe) before use.
 //!
 //! ```no_run
 //! use oauth_core::{AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Scope};
@@ -40,12 +43,16 @@ mod api;
 mod browser;
 mod driver;
 mod loopback;
+mod session;
+mod store;
 mod transport;
 
 pub use api::{ApiError, call_api};
 pub use browser::{Browser, OpenUrl};
 pub use driver::{CallbackSource, Error, LoopbackCallback, now, run};
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
+pub use session::AuthorizedClient;
+pub use store::{FILE_FORMAT, FILE_VERSION, FileStore, MemoryStore, StoreError, TokenStore};
 pub use transport::{Observer, Transport, TransportConfig};
 
 /// The operating system's random source, as the core's `CryptoRng`.

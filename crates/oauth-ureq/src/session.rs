@@ -1,0 +1,179 @@
+//! A thread-safe authorized client: the core's API session behind one lock.
+//!
+//! Every call runs the core's [`ApiCall`] against the shared [`Session`]; this module
+//! only does what the core asks — send, persist, wait — and wakes waiting threads when
+//! the session changes. At most one refresh is in flight (the core says so), a failed
+//! refresh is reported to every thread that waited for it, and a rotated token set is
+//! saved in the [`TokenStore`] before any thread receives its access token.
+
+use crate::api::ApiError;
+use crate::driver::now;
+use crate::store::{StoreError, TokenStore};
+use crate::transport::Transport;
+use oauth_core::{
+    ApiCall, CallInput, ClientRegistration, HttpResponse, Session, Step, TokenSet,
+    invalid_token_challenge,
+};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// A client for a protected API that many threads share. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthorizedClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    session: Mutex<Session>,
+    changed: Condvar,
+    transport: Transport,
+    store: Arc<dyn TokenStore>,
+}
+
+impl std::fmt::Debug for AuthorizedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizedClient")
+            .field("session", &*self.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizedClient {
+    /// A client for `tokens` (already persisted by the caller, if they should be).
+    pub fn new(
+        client: &ClientRegistration,
+        tokens: TokenSet,
+        transport: Transport,
+        store: Arc<dyn TokenStore>,
+    ) -> Self {
+        AuthorizedClient::with_session(Session::new(client, tokens), transport, store)
+    }
+
+    /// A client over a configured session (e.g. a different refresh skew).
+    pub fn with_session(
+        session: Session,
+        transport: Transport,
+        store: Arc<dyn TokenStore>,
+    ) -> Self {
+        AuthorizedClient {
+            inner: Arc::new(Inner {
+                session: Mutex::new(session),
+                changed: Condvar::new(),
+                transport,
+                store,
+            }),
+        }
+    }
+
+    /// A client for the token set in `store`; `Ok(None)` when the store is empty.
+    pub fn from_store(
+        client: &ClientRegistration,
+        transport: Transport,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Option<Self>, StoreError> {
+        Ok(store
+            .load()?
+            .map(|tokens| AuthorizedClient::new(client, tokens, transport, store)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        // The session's transitions never panic; a poisoned lock only means another
+        // thread panicked outside them, and the session is still consistent.
+        self.inner
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends `request` with a valid access token, refreshing first when needed, and
+    /// once more after a 401 `invalid_token` (the request is then sent again).
+    pub fn call(&self, request: http::Request<Vec<u8>>) -> Result<HttpResponse, ApiError> {
+        self.run(ApiCall::new(request))
+    }
+
+    /// Like [`call`](Self::call) for a request that must not be sent twice: after a 401
+    /// `invalid_token` the token is renewed for later calls, and this call reports
+    /// [`ApiError::InvalidToken`].
+    pub fn call_once(&self, request: http::Request<Vec<u8>>) -> Result<HttpResponse, ApiError> {
+        self.run(ApiCall::without_replay(request))
+    }
+
+    /// The token set currently in use (a copy).
+    pub fn tokens(&self) -> Option<TokenSet> {
+        self.lock().tokens().cloned()
+    }
+
+    /// How many refreshes this client performed.
+    pub fn refresh_count(&self) -> u64 {
+        self.lock().refresh_count()
+    }
+
+    /// Installs the token set of a new authorization, after saving it.
+    pub fn replace_tokens(&self, tokens: TokenSet) -> Result<(), StoreError> {
+        self.inner.store.save(&tokens)?;
+        self.lock().replace_tokens(tokens);
+        self.inner.changed.notify_all();
+        Ok(())
+    }
+
+    fn run(&self, mut call: ApiCall) -> Result<HttpResponse, ApiError> {
+        let inner = &*self.inner;
+        let mut session = self.lock();
+        let mut step = call.handle(&mut session, CallInput::Begin, now());
+        loop {
+            let before = session.version();
+            step = match step {
+                Step::Wait => {
+                    while session.version() == before {
+                        // The timeout only guards against a lost wake-up; the loop
+                        // re-checks the version either way.
+                        session = inner
+                            .changed
+                            .wait_timeout(session, Duration::from_secs(1))
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
+                    }
+                    call.handle(&mut session, CallInput::Wake, now())
+                }
+                Step::Send(request) => {
+                    drop(session);
+                    let input = match inner.transport.send(request) {
+                        Ok(response) => CallInput::Response(response),
+                        Err(failure) => CallInput::TransportFailed(failure),
+                    };
+                    session = self.lock();
+                    call.handle(&mut session, input, now())
+                }
+                Step::Persist(tokens) => {
+                    drop(session);
+                    let saved = inner.store.save(&tokens).map_err(|e| e.to_string());
+                    session = self.lock();
+                    call.handle(&mut session, CallInput::Persisted(saved), now())
+                }
+                Step::Done(result) => {
+                    drop(session);
+                    inner.changed.notify_all();
+                    return finish(result);
+                }
+            };
+            if session.version() != before {
+                inner.changed.notify_all();
+            }
+        }
+    }
+}
+
+fn finish(result: Result<HttpResponse, oauth_core::Error>) -> Result<HttpResponse, ApiError> {
+    match result {
+        Ok(response) => match invalid_token_challenge(&response) {
+            Some(challenge) => Err(ApiError::InvalidToken {
+                challenge: Box::new(challenge),
+                response: Box::new(response),
+            }),
+            None => Ok(response),
+        },
+        Err(oauth_core::Error::Transport(f)) => Err(ApiError::Transport(f)),
+        Err(oauth_core::Error::Config(c)) => Err(ApiError::Refused(c)),
+        Err(e) => Err(ApiError::Token(e)),
+    }
+}
