@@ -4,6 +4,7 @@
 mod auth_code;
 mod faults;
 mod invariants;
+mod presets;
 mod quirks;
 mod refresh;
 mod session;

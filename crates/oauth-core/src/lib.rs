@@ -111,6 +111,7 @@ mod flow;
 mod io;
 pub mod parse;
 mod pkce;
+pub mod providers;
 mod random;
 pub mod redact;
 mod request;

@@ -16,6 +16,8 @@ mod refresh;
 mod session;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+pub(crate) use test_support::test_rng;
 
 pub use authorization_code::{AuthorizationCodeFlow, AuthorizationParams};
 pub use refresh::RefreshFlow;

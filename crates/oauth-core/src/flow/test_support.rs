@@ -40,3 +40,30 @@ pub(super) fn json(status: u16, body: &str) -> HttpResponse {
 pub(super) fn transport_failure(kind: TransportErrorKind) -> Input {
     Input::TransportFailed(TransportFailure::new(kind, "simulated"))
 }
+
+/// A deterministic random source for unit tests: byte `i` of draw `n` is `n + i`.
+pub(crate) struct TestRng(u8);
+
+impl rand_core::TryRng for TestRng {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from(self.0))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from(self.0))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for (i, b) in dst.iter_mut().enumerate() {
+            *b = self.0.wrapping_add(i as u8);
+        }
+        self.0 = self.0.wrapping_add(1);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for TestRng {}
+
+/// A fresh [`TestRng`].
+pub(crate) fn test_rng() -> TestRng {
+    TestRng(1)
+}
