@@ -75,18 +75,25 @@ fn is_sensitive_header(name: &str) -> bool {
 pub fn sanitize(text: &str, max: usize) -> String {
     let masked = mask_token_like(text);
     let mut out = String::with_capacity(masked.len().min(max + 8));
-    for (count, c) in masked.chars().enumerate() {
-        if count >= max {
-            out.push('…');
-            break;
-        }
+    // `shown` counts output characters, escapes included, so the cap holds for any input.
+    let mut shown = 0;
+    let mut escape = String::new();
+    for c in masked.chars() {
+        escape.clear();
         if c.is_control()
             || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
         {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            let _ = write!(escape, "\\u{{{:x}}}", c as u32);
         } else {
-            out.push(c);
+            escape.push(c);
         }
+        let width = escape.chars().count();
+        if shown + width > max {
+            out.push('…');
+            break;
+        }
+        out.push_str(&escape);
+        shown += width;
     }
     out
 }
@@ -344,6 +351,10 @@ mod tests {
         assert!(s.contains("\\u{1b}"));
         let long = sanitize(&"x ".repeat(1000), 10);
         assert!(long.chars().count() <= 11);
+        // The cap counts escapes too: 1000 NULs cannot grow past it.
+        let nuls = sanitize(&"\0".repeat(1000), 64);
+        assert!(nuls.chars().count() <= 65, "{}", nuls.chars().count());
+        assert!(nuls.starts_with("\\u{0}"));
     }
 
     #[test]
