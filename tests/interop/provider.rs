@@ -61,7 +61,7 @@ fn ensure_installed() -> Result<(), String> {
     Ok(())
 }
 
-fn start() -> Result<Provider, String> {
+fn start(access_token_ttl: Option<u64>) -> Result<Provider, String> {
     let t0 = Instant::now();
     let version = Command::new("node")
         .arg("--version")
@@ -75,6 +75,10 @@ fn start() -> Result<Provider, String> {
         .arg("server.js")
         .current_dir(server_dir())
         .env("PORT", "0")
+        .env(
+            "ACCESS_TOKEN_TTL",
+            access_token_ttl.unwrap_or(3600).to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -110,7 +114,12 @@ fn start() -> Result<Provider, String> {
 /// The provider, or `None` (with a clear message) when it cannot run here. Under
 /// `CI=true` a provider that cannot start fails the test.
 pub(crate) fn provider() -> Option<Provider> {
-    match start() {
+    provider_with_ttl(None)
+}
+
+/// [`provider`] with access tokens that live `ttl` seconds.
+pub(crate) fn provider_with_ttl(ttl: Option<u64>) -> Option<Provider> {
+    match start(ttl) {
         Ok(p) => Some(p),
         Err(why) if ci() => panic!("interop server could not start under CI=true: {why}"),
         Err(why) => {

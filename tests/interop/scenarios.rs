@@ -206,3 +206,68 @@ fn a_bogus_token_is_invalid_token_at_the_api() {
     }
     rec.finish(SERVER);
 }
+
+#[test]
+fn sixty_four_threads_share_one_session_with_short_lived_rotating_tokens() {
+    use oauth_ureq::{AuthorizedClient, MemoryStore};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    const TTL: u64 = 2;
+    let Some(p) = crate::provider::provider_with_ttl(Some(TTL)) else {
+        return;
+    };
+    let rec = Recorder::new("concurrency", &p.issuer);
+    let (tokens, client) = login(&p, Who::Public, &[], &rec);
+    let tokens = tokens.expect("login");
+    let issued = Instant::now();
+    assert_eq!(
+        tokens.expires_at,
+        Some(tokens.received_at.saturating_add(TTL))
+    );
+    let session = oauth_core::Session::new(&client, tokens).with_skew(0);
+    let api_client =
+        AuthorizedClient::with_session(session, transport(&rec), Arc::new(MemoryStore::new()));
+    let target = 3000;
+    let done = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..64)
+        .map(|_| {
+            let (c, done, failures, url) = (
+                api_client.clone(),
+                Arc::clone(&done),
+                Arc::clone(&failures),
+                p.api_url(),
+            );
+            std::thread::spawn(move || {
+                while done.fetch_add(1, Ordering::SeqCst) < target {
+                    match c.call(http::Request::get(url.as_str()).body(Vec::new()).unwrap()) {
+                        Ok(r) if r.status() == 200 => {}
+                        other => {
+                            eprintln!("call failed: {other:?}");
+                            failures.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    // Spread the calls over several token lifetimes.
+                    std::thread::sleep(Duration::from_millis(90));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("no panics");
+    }
+    let elapsed = issued.elapsed().as_secs_f64();
+    let refreshes = api_client.refresh_count();
+    eprintln!(
+        "oidc-provider: {target} calls from 64 threads in {elapsed:.1} s, {refreshes} refreshes (token lifetime {TTL} s)"
+    );
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "zero failures");
+    // One refresh per expiry, never one per thread.
+    let expiries = elapsed / TTL as f64;
+    assert!(
+        (refreshes as f64) >= expiries.floor() - 1.0 && (refreshes as f64) <= expiries.ceil() + 1.0,
+        "{refreshes} refreshes for {expiries:.1} expiries"
+    );
+}
