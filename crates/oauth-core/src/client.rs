@@ -69,8 +69,12 @@ struct Inner {
     auth: ClientAuth,
     redirect_uri: Option<Url>,
     authorization_endpoint: Option<Url>,
-    token_endpoint: Url,
-    token_uri: http::Uri,
+    token_endpoint: Endpoint,
+    revocation_endpoint: Option<Endpoint>,
+    introspection_endpoint: Option<Endpoint>,
+    device_authorization_endpoint: Option<Endpoint>,
+    par_endpoint: Option<Endpoint>,
+    require_par: bool,
     issuer: Option<String>,
     require_issuer: bool,
     options: ParseOptions,
@@ -86,6 +90,11 @@ impl ClientRegistration {
             redirect_uri: None,
             authorization_endpoint: None,
             token_endpoint: None,
+            revocation_endpoint: None,
+            introspection_endpoint: None,
+            device_authorization_endpoint: None,
+            par_endpoint: None,
+            require_par: false,
             issuer: None,
             require_issuer: false,
             quirks: Quirks::default(),
@@ -117,11 +126,56 @@ impl ClientRegistration {
 
     /// The token endpoint.
     pub fn token_endpoint(&self) -> &Url {
+        &self.inner.token_endpoint.url
+    }
+
+    pub(crate) fn token(&self) -> &Endpoint {
         &self.inner.token_endpoint
     }
 
-    pub(crate) fn token_uri(&self) -> &http::Uri {
-        &self.inner.token_uri
+    /// The revocation endpoint (RFC 7009), if configured.
+    pub fn revocation_endpoint(&self) -> Option<&Url> {
+        self.inner.revocation_endpoint.as_ref().map(|e| &e.url)
+    }
+
+    pub(crate) fn revocation(&self) -> Option<&Endpoint> {
+        self.inner.revocation_endpoint.as_ref()
+    }
+
+    /// The introspection endpoint (RFC 7662), if configured.
+    pub fn introspection_endpoint(&self) -> Option<&Url> {
+        self.inner.introspection_endpoint.as_ref().map(|e| &e.url)
+    }
+
+    pub(crate) fn introspection(&self) -> Option<&Endpoint> {
+        self.inner.introspection_endpoint.as_ref()
+    }
+
+    /// The device authorization endpoint (RFC 8628), if configured.
+    pub fn device_authorization_endpoint(&self) -> Option<&Url> {
+        self.inner
+            .device_authorization_endpoint
+            .as_ref()
+            .map(|e| &e.url)
+    }
+
+    pub(crate) fn device_authorization(&self) -> Option<&Endpoint> {
+        self.inner.device_authorization_endpoint.as_ref()
+    }
+
+    /// The pushed authorization request endpoint (RFC 9126), if configured.
+    pub fn par_endpoint(&self) -> Option<&Url> {
+        self.inner.par_endpoint.as_ref().map(|e| &e.url)
+    }
+
+    pub(crate) fn par(&self) -> Option<&Endpoint> {
+        self.inner.par_endpoint.as_ref()
+    }
+
+    /// Whether authorization requests must be pushed first (RFC 9126 §5:
+    /// `require_pushed_authorization_requests`).
+    pub fn requires_par(&self) -> bool {
+        self.inner.require_par
     }
 
     /// The issuer identifier, exactly as configured (compared byte for byte).
@@ -156,7 +210,26 @@ impl fmt::Debug for ClientRegistration {
                 "authorization_endpoint",
                 &i.authorization_endpoint.as_ref().map(Url::as_str),
             )
-            .field("token_endpoint", &i.token_endpoint.as_str())
+            .field("token_endpoint", &i.token_endpoint.url.as_str())
+            .field(
+                "revocation_endpoint",
+                &i.revocation_endpoint.as_ref().map(|e| e.url.as_str()),
+            )
+            .field(
+                "introspection_endpoint",
+                &i.introspection_endpoint.as_ref().map(|e| e.url.as_str()),
+            )
+            .field(
+                "device_authorization_endpoint",
+                &i.device_authorization_endpoint
+                    .as_ref()
+                    .map(|e| e.url.as_str()),
+            )
+            .field(
+                "par_endpoint",
+                &i.par_endpoint.as_ref().map(|e| e.url.as_str()),
+            )
+            .field("require_par", &i.require_par)
             .field("issuer", &i.issuer)
             .field("require_issuer", &i.require_issuer)
             .field("options", &i.options)
@@ -174,6 +247,11 @@ pub struct ClientRegistrationBuilder {
     redirect_uri: Option<String>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    introspection_endpoint: Option<String>,
+    device_authorization_endpoint: Option<String>,
+    par_endpoint: Option<String>,
+    require_par: bool,
     issuer: Option<String>,
     require_issuer: bool,
     quirks: Quirks,
@@ -208,6 +286,38 @@ impl ClientRegistrationBuilder {
     /// The token endpoint (required).
     pub fn token_endpoint(mut self, uri: impl Into<String>) -> Self {
         self.token_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The revocation endpoint (RFC 7009).
+    pub fn revocation_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.revocation_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The introspection endpoint (RFC 7662).
+    pub fn introspection_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.introspection_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The device authorization endpoint (RFC 8628).
+    pub fn device_authorization_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.device_authorization_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The pushed authorization request endpoint (RFC 9126). When set, the
+    /// authorization-code flow pushes its parameters there first.
+    pub fn par_endpoint(mut self, uri: impl Into<String>) -> Self {
+        self.par_endpoint = Some(uri.into());
+        self
+    }
+
+    /// The server requires pushed authorization requests (RFC 9126 §5); needs a PAR
+    /// endpoint.
+    pub fn require_par(mut self, required: bool) -> Self {
+        self.require_par = required;
         self
     }
 
@@ -256,17 +366,32 @@ impl ClientRegistrationBuilder {
         }
         let insecure = self.allow_insecure_http;
         let token_endpoint = match &self.token_endpoint {
-            Some(s) => endpoint("token_endpoint", s, insecure)?,
+            Some(s) => Endpoint::new("token_endpoint", s, insecure)?,
             None => {
                 return Err(ConfigError::Missing {
                     field: "token_endpoint",
                 });
             }
         };
-        let token_uri =
-            http::Uri::try_from(token_endpoint.as_str()).map_err(|_| ConfigError::InvalidUrl {
-                field: "token_endpoint",
-            })?;
+        let optional = |field: &'static str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|s| Endpoint::new(field, s, insecure))
+                .transpose()
+        };
+        let revocation_endpoint = optional("revocation_endpoint", &self.revocation_endpoint)?;
+        let introspection_endpoint =
+            optional("introspection_endpoint", &self.introspection_endpoint)?;
+        let device_authorization_endpoint = optional(
+            "device_authorization_endpoint",
+            &self.device_authorization_endpoint,
+        )?;
+        let par_endpoint = optional("par_endpoint", &self.par_endpoint)?;
+        if self.require_par && par_endpoint.is_none() {
+            return Err(ConfigError::Missing {
+                field: "par_endpoint",
+            });
+        }
         let authorization_endpoint = match &self.authorization_endpoint {
             Some(s) => {
                 let url = endpoint("authorization_endpoint", s, insecure)?;
@@ -303,7 +428,11 @@ impl ClientRegistrationBuilder {
                 redirect_uri,
                 authorization_endpoint,
                 token_endpoint,
-                token_uri,
+                revocation_endpoint,
+                introspection_endpoint,
+                device_authorization_endpoint,
+                par_endpoint,
+                require_par: self.require_par,
                 issuer,
                 require_issuer: self.require_issuer,
                 options: ParseOptions {
@@ -313,6 +442,27 @@ impl ClientRegistrationBuilder {
                 authorization_ttl: self.authorization_ttl,
             }),
         })
+    }
+}
+
+/// A validated back-channel endpoint: the URL and the same as an `http::Uri`, ready for
+/// requests.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) url: Url,
+    pub(crate) uri: http::Uri,
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        field: &'static str,
+        s: &str,
+        allow_insecure: bool,
+    ) -> Result<Self, ConfigError> {
+        let url = endpoint(field, s, allow_insecure)?;
+        let uri =
+            http::Uri::try_from(url.as_str()).map_err(|_| ConfigError::InvalidUrl { field })?;
+        Ok(Endpoint { url, uri })
     }
 }
 

@@ -280,6 +280,9 @@ pub enum ConfigError {
     /// A bearer token would be sent over plain `http` to a non-loopback host
     /// (RFC 6750 §5.3).
     InsecureResource,
+    /// The server's metadata lists `code_challenge_methods_supported` without `S256`
+    /// (RFC 9700 §2.1.1: PKCE with S256 is required; `plain` is never used).
+    PkceS256Unsupported,
 }
 
 impl fmt::Display for ConfigError {
@@ -322,6 +325,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InsecureResource => f.write_str(
                 "refusing to send a bearer token over plain http to a non-loopback host",
             ),
+            ConfigError::PkceS256Unsupported => {
+                f.write_str("the server does not support PKCE with S256, which this client requires")
+            }
         }
     }
 }
@@ -524,6 +530,12 @@ pub enum Violation {
     UnsupportedTokenType(String),
     /// The access token is not a `token68` and cannot safely go in a header.
     InvalidAccessTokenSyntax,
+    /// The metadata document's `issuer` is not, byte for byte, the issuer it was
+    /// fetched for (RFC 8414 §3.3: the metadata MUST NOT be used).
+    MetadataIssuerMismatch,
+    /// A metadata endpoint is not an absolute `https` URL without fragment (RFC 8414
+    /// §2); the member is named.
+    InsecureMetadataEndpoint(&'static str),
 }
 
 impl fmt::Display for Violation {
@@ -566,6 +578,13 @@ impl fmt::Display for Violation {
             Violation::InvalidAccessTokenSyntax => {
                 f.write_str("the access token contains characters that cannot go in a header")
             }
+            Violation::MetadataIssuerMismatch => f.write_str(
+                "the metadata document names another issuer than the one it was fetched for",
+            ),
+            Violation::InsecureMetadataEndpoint(field) => write!(
+                f,
+                "metadata member `{field}` is not an absolute https URL without fragment"
+            ),
         }
     }
 }

@@ -8,12 +8,13 @@
 //!   |<-- Output::Visit(url) ----------|   show this URL to the user, once
 //!   |<-- Output::AwaitCallback{..} ---|   wait for the redirect, until the deadline
 //!   |--- Input::Callback(url) ------->|   the redirect the user agent delivered
+//!   |<-- Output::ShowUserCode(code) --|   show the user a code to enter elsewhere, once
 //!   |<-- Output::WaitUntil(t) --------|   come back at time t
 //!   |--- Input::Tick ---------------->|   time passed
 //!   |<-- Output::Done(result) --------|   finished; repeated on every later poll
 //! ```
 //!
-//! `Send` and `Visit` are edge-triggered: each is returned by exactly one `poll`.
+//! `Send`, `Visit` and `ShowUserCode` are edge-triggered: each is returned by exactly one `poll`.
 //! `AwaitCallback`, `AwaitResponse`, `WaitUntil` and `Done` are level-triggered: they
 //! are returned until an input changes the state.
 
@@ -130,6 +131,9 @@ pub enum Output<T> {
     },
     /// A request is outstanding: feed its response or its transport failure.
     AwaitResponse,
+    /// Show the user this code and where to enter it (device authorization, RFC 8628
+    /// §3.3), then carry on polling the flow. Edge-triggered.
+    ShowUserCode(crate::parse::UserCode),
     /// Nothing to do before this time; then feed [`Input::Tick`].
     WaitUntil(UnixTime),
     /// The flow is finished.
@@ -145,6 +149,7 @@ impl<T: fmt::Debug> fmt::Debug for Output<T> {
                 write!(f, "AwaitCallback {{ deadline: {deadline:?} }}")
             }
             Output::AwaitResponse => f.write_str("AwaitResponse"),
+            Output::ShowUserCode(c) => write!(f, "ShowUserCode({c:?})"),
             Output::WaitUntil(t) => write!(f, "WaitUntil({t:?})"),
             Output::Done(r) => write!(f, "Done({r:?})"),
         }

@@ -64,6 +64,7 @@
 //!             flow.handle(Input::Callback(callback), now());
 //!         }
 //!         Output::AwaitResponse => unreachable!("we answer every Send at once"),
+//!         Output::ShowUserCode(code) => println!("enter {} at {}", code.user_code, code.verification_uri),
 //!         Output::WaitUntil(_) => flow.handle(Input::Tick, now()),
 //!         Output::Done(result) => break result?,
 //!     }
@@ -126,8 +127,9 @@ pub use error::{
     TransportErrorKind, TransportFailure, Violation,
 };
 pub use flow::{
-    ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, DEFAULT_SKEW_SECS, RefreshFlow,
-    Session, Step,
+    ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientCredentialsFlow,
+    ClientCredentialsParams, DEFAULT_SKEW_SECS, DEVICE_CODE_GRANT, DeviceFlow, DiscoveryFlow,
+    IntrospectionFlow, RefreshFlow, RevocationFlow, Session, Step, TokenRef, TokenTypeHint,
 };
 pub use io::{Flow, HttpRequest, HttpResponse, Input, Output};
 pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};

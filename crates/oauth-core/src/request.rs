@@ -1,12 +1,22 @@
 //! Building token-endpoint requests, with client authentication (RFC 6749 §2.3, §3.2).
 
-use crate::client::{ClientAuth, ClientRegistration};
+use crate::client::{ClientAuth, ClientRegistration, Endpoint};
 use crate::io::HttpRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use url::form_urlencoded::{Serializer, byte_serialize};
+
+/// A `GET` of `url` asking for JSON (discovery documents).
+pub(crate) fn get_json(uri: http::Uri) -> HttpRequest {
+    let mut request = http::Request::new(Vec::new());
+    *request.uri_mut() = uri;
+    request
+        .headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("application/json"));
+    HttpRequest::from_http(request)
+}
 
 /// The `Authorization` value for `client_secret_basic`.
 ///
@@ -30,11 +40,24 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> String {
 /// serializer, never by concatenation), `Accept: application/json` (TOK-06), and the
 /// client's one authentication method (TOK-05).
 pub(crate) fn token_request(client: &ClientRegistration, params: &[(&str, &str)]) -> HttpRequest {
+    form_request(client, client.token(), params, false)
+}
+
+/// A `POST` of `params` to `endpoint` with the client's authentication, as at the
+/// token endpoint (RFC 7009 §2.1, RFC 7662 §2.1, RFC 8628 §3.1 and RFC 9126 §2 all say
+/// so). With `client_id_always`, `client_id` is in the body even with HTTP Basic
+/// (RFC 9126 §2.1 servers such as oidc-provider need it).
+pub(crate) fn form_request(
+    client: &ClientRegistration,
+    endpoint: &Endpoint,
+    params: &[(&str, &str)],
+    client_id_always: bool,
+) -> HttpRequest {
     let mut form = Serializer::new(String::with_capacity(256));
     form.extend_pairs(params);
     let mut request = http::Request::new(Vec::new());
     *request.method_mut() = Method::POST;
-    *request.uri_mut() = client.token_uri().clone();
+    *request.uri_mut() = endpoint.uri.clone();
     let headers = request.headers_mut();
     headers.insert(
         CONTENT_TYPE,
@@ -51,6 +74,9 @@ pub(crate) fn token_request(client: &ClientRegistration, params: &[(&str, &str)]
             form.append_pair("client_secret", secret.secret());
         }
         ClientAuth::ClientSecretBasic(secret) => {
+            if client_id_always {
+                form.append_pair("client_id", client.client_id());
+            }
             let mut value =
                 HeaderValue::try_from(basic_authorization(client.client_id(), secret.secret()))
                     .expect("\"Basic \" followed by base64 is always a valid header value");

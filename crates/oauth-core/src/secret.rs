@@ -117,6 +117,24 @@ secret_type!(
 public_constructor!(IdToken);
 
 secret_type!(
+    /// A device code (RFC 8628 §3.2): it stays between the client and the server, is
+    /// never shown to the user, and is never logged.
+    DeviceCode
+);
+
+impl DeviceCode {
+    pub(crate) fn from_response(value: String) -> Self {
+        DeviceCode(value)
+    }
+}
+
+impl Clone for DeviceCode {
+    fn clone(&self) -> Self {
+        DeviceCode(self.0.clone())
+    }
+}
+
+secret_type!(
     /// An authorization code from the redirect (RFC 6749 §4.1.2). Single use: it is
     /// neither `Clone` nor constructible outside the crate, and the authorization-code
     /// flow consumes it when it builds the token request.

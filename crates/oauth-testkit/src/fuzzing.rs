@@ -468,6 +468,9 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
                 }
                 Output::AwaitResponse => assert!(!pending.is_empty() || report.requests_sent == 1),
                 Output::WaitUntil(_) => {}
+                Output::ShowUserCode(_) => {
+                    panic!("the authorization-code flow never shows a user code")
+                }
                 Output::Done(result) => {
                     let shown = match &result {
                         Ok(t) => {

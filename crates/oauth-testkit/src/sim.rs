@@ -111,6 +111,8 @@ pub struct Simulation {
     step_limit: usize,
     filter: Option<Filter>,
     recording: bool,
+    /// A device-flow user code the user will enter at this time, with this decision.
+    device_user: Option<(String, UnixTime, Option<Decision>)>,
 }
 
 impl fmt::Debug for Simulation {
@@ -142,6 +144,7 @@ impl Simulation {
             step_limit: 1_000,
             filter: None,
             recording: true,
+            device_user: None,
         }
     }
 
@@ -287,6 +290,25 @@ impl Simulation {
                     }
                 }
                 Output::AwaitResponse => return Err(SimError::AwaitedUnsentResponse),
+                Output::ShowUserCode(code) => {
+                    // The user reads the code and enters it at the verification page
+                    // after `user_delay` seconds (or never).
+                    self.transcript.push(
+                        self.clock,
+                        EntryKind::Visit,
+                        format!("enter {} at {}", code.user_code, code.verification_uri),
+                    );
+                    let decision = match self.user {
+                        UserPolicy::Never => None,
+                        UserPolicy::Deny => Some(Decision::Deny),
+                        _ => Some(Decision::Approve),
+                    };
+                    self.device_user = Some((
+                        code.user_code,
+                        self.clock.saturating_add(self.user_delay),
+                        decision,
+                    ));
+                }
                 Output::WaitUntil(t) => {
                     self.transcript
                         .push(self.clock, EntryKind::Wait, format!("until t={t}"));
@@ -303,6 +325,14 @@ impl Simulation {
 
     /// Sends `request` through the filter to the server and back; the input to feed.
     fn exchange(&mut self, mut request: http::Request<Vec<u8>>) -> Input {
+        if let Some((code, at, decision)) = self.device_user.take() {
+            match decision {
+                Some(d) if self.clock >= at => {
+                    self.server.approve_device(&code, d, self.clock);
+                }
+                _ => self.device_user = Some((code, at, decision)),
+            }
+        }
         if let Some(f) = self.filter.as_mut() {
             f(Hop::Request(&mut request));
         }

@@ -8,6 +8,7 @@
 use crate::browser::Browser;
 use crate::loopback::LoopbackListener;
 use crate::transport::Transport;
+use oauth_core::parse::UserCode;
 use oauth_core::{Flow, Input, Output, UnixTime};
 use std::fmt;
 use std::io;
@@ -73,6 +74,30 @@ pub trait CallbackSource {
         deadline: UnixTime,
         accepts: &mut dyn FnMut(&Url) -> bool,
     ) -> io::Result<Option<Url>>;
+
+    /// Shows a device-flow user code (RFC 8628 §3.3). The default prints it to stderr.
+    fn show_user_code(&mut self, code: &UserCode) -> io::Result<()> {
+        print_user_code(code);
+        Ok(())
+    }
+}
+
+/// Prints the user code and the verification URI to stderr, the host named on its own
+/// line (device-code phishing sends users to look-alike hosts; RFC 8628 §5.4).
+pub fn print_user_code(code: &UserCode) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "To sign in, visit {} and enter the code {}",
+            code.verification_uri, code.user_code
+        );
+        if let Some(host) = code.verification_uri.host_str() {
+            eprintln!("(the page must be on {host})");
+        }
+        if let Some(complete) = &code.verification_uri_complete {
+            eprintln!("or open {complete}");
+        }
+    }
 }
 
 /// The usual source: the system browser and a [`LoopbackListener`].
@@ -168,6 +193,10 @@ pub fn run<F: Flow>(
                     now(),
                 );
             }
+            Output::ShowUserCode(code) => match callbacks.as_deref_mut() {
+                Some(source) => source.show_user_code(&code).map_err(Error::Listener)?,
+                None => print_user_code(&code),
+            },
             Output::WaitUntil(t) => {
                 let secs = now().secs_until(t);
                 if secs > 0 {

@@ -49,7 +49,7 @@ mod transport;
 
 pub use api::{ApiError, call_api};
 pub use browser::{Browser, OpenUrl};
-pub use driver::{CallbackSource, Error, LoopbackCallback, now, run};
+pub use driver::{CallbackSource, Error, LoopbackCallback, now, print_user_code, run};
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
 pub use session::AuthorizedClient;
 pub use store::{FILE_FORMAT, FILE_VERSION, FileStore, MemoryStore, StoreError, TokenStore};

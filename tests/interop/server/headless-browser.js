@@ -1,7 +1,9 @@
 // Headless stand-in for a user's browser, used as the BROWSER command.
 //
 // Usage: node headless-browser.js <authorization URL>
+//        node headless-browser.js --device <verification_uri_complete> [--deny]
 //
+// Authorization code mode (default):
 // Follows the authorization URL (manual redirects, with a cookie jar) through
 // the provider's interaction pages until the provider redirects to a different
 // origin: that Location is the client's redirect URI (callback). Then it
@@ -11,8 +13,20 @@
 // HEADLESS_BROWSER_NO_DELIVER=1: print the callback URL on stdout instead of
 // requesting it.
 //
-// Exit status 0 on success, non-zero (with a message on stderr) on failure.
-// Bounded to MAX_REDIRECTS redirects and TOTAL_TIMEOUT_MS overall.
+// Device mode (--device): opens verification_uri_complete (the device
+// authorization response member, .../device?user_code=XXXX-XXXX), submits the
+// user-code confirmation form, goes through login and consent, and stops at
+// the final page. Without --deny it confirms; with --deny it presses the
+// confirmation page's "Abort" button, so the device code ends with
+// access_denied. Prints "approved" or "denied" on stdout and exits 0 when the
+// outcome is the requested one; exits 1 otherwise (unknown, expired or
+// already used user code, or the other outcome).
+//
+// Exit status 0 on success, non-zero (with a message on stderr) on failure;
+// 2 for usage errors. Bounded to MAX_REDIRECTS redirects and TOTAL_TIMEOUT_MS
+// overall.
+
+import { CookieJar, BrowserError, completeDeviceFlow, snippet } from './browser-lib.js';
 
 const MAX_REDIRECTS = 20;
 const TOTAL_TIMEOUT_MS = 15_000;
@@ -21,78 +35,6 @@ const USER_AGENT = 'interop-headless-browser/1';
 function fail(message, code = 1) {
   process.stderr.write(`headless-browser: ${message}\n`);
   process.exit(code);
-}
-
-// ---------------------------------------------------------------------------
-// Minimal cookie jar (RFC 6265 subset: host-only cookies, Path, Max-Age, Expires)
-
-class CookieJar {
-  #cookies = new Map(); // key: host \0 path \0 name -> { host, path, name, value, expires }
-
-  static #defaultPath(url) {
-    const { pathname } = url;
-    if (!pathname.startsWith('/')) return '/';
-    const idx = pathname.lastIndexOf('/');
-    return idx <= 0 ? '/' : pathname.slice(0, idx);
-  }
-
-  static #pathMatches(requestPath, cookiePath) {
-    if (requestPath === cookiePath) return true;
-    if (!requestPath.startsWith(cookiePath)) return false;
-    return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-  }
-
-  store(url, setCookieHeaders) {
-    const now = Date.now();
-    for (const header of setCookieHeaders) {
-      const [pair, ...attrs] = header.split(';');
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      let path = CookieJar.#defaultPath(url);
-      let expires = Infinity;
-      let maxAgeSeen = false;
-      for (const attr of attrs) {
-        const aeq = attr.indexOf('=');
-        const key = (aeq === -1 ? attr : attr.slice(0, aeq)).trim().toLowerCase();
-        const val = aeq === -1 ? '' : attr.slice(aeq + 1).trim();
-        if (key === 'path' && val.startsWith('/')) {
-          path = val;
-        } else if (key === 'max-age' && /^-?\d+$/.test(val)) {
-          maxAgeSeen = true;
-          const secs = Number(val);
-          expires = secs <= 0 ? 0 : now + secs * 1000;
-        } else if (key === 'expires' && !maxAgeSeen) {
-          const t = Date.parse(val);
-          if (!Number.isNaN(t)) expires = t;
-        }
-      }
-      const key = `${url.host}\0${path}\0${name}`;
-      if (expires <= now) {
-        this.#cookies.delete(key);
-      } else {
-        this.#cookies.set(key, { host: url.host, path, name, value, expires });
-      }
-    }
-  }
-
-  header(url) {
-    const now = Date.now();
-    const matching = [];
-    for (const [key, c] of this.#cookies) {
-      if (c.expires <= now) {
-        this.#cookies.delete(key);
-        continue;
-      }
-      if (c.host === url.host && CookieJar.#pathMatches(url.pathname, c.path)) {
-        matching.push(c);
-      }
-    }
-    // Longer paths first, as browsers do.
-    matching.sort((a, b) => b.path.length - a.path.length);
-    return matching.map((c) => `${c.name}=${c.value}`).join('; ');
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -105,15 +47,40 @@ async function drain(res) {
   }
 }
 
-function snippet(text) {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 500 ? `${oneLine.slice(0, 500)}...` : oneLine;
+const USAGE = 'usage: node headless-browser.js <authorization URL>\n'
+  + '       node headless-browser.js --device <verification_uri_complete> [--deny]';
+
+async function deviceMain(args) {
+  const deny = args.includes('--deny');
+  const urls = args.filter((a) => a !== '--deny');
+  if (urls.length !== 1 || urls[0].startsWith('--')) {
+    fail(USAGE, 2);
+  }
+  let result;
+  try {
+    result = await completeDeviceFlow(urls[0], { deny, timeoutMs: TOTAL_TIMEOUT_MS, userAgent: USER_AGENT });
+  } catch (err) {
+    if (err instanceof BrowserError) {
+      fail(`device: ${err.message}${err.trace?.length ? `\n  steps: ${err.trace.join('\n         ')}` : ''}`, err.usage ? 2 : 1);
+    }
+    throw err;
+  }
+  process.stderr.write(`headless-browser: device: ${result.trace.join(' | ')}\n`);
+  process.stdout.write(`${result.outcome}\n`);
+  const expected = deny ? 'denied' : 'approved';
+  if (result.outcome !== expected) {
+    fail(`device flow ended ${result.outcome}, expected ${expected}`);
+  }
 }
 
 async function main() {
   const args = process.argv.slice(2);
-  if (args.length !== 1) {
-    fail('usage: node headless-browser.js <authorization URL>', 2);
+  if (args[0] === '--device') {
+    await deviceMain(args.slice(1));
+    return;
+  }
+  if (args.length !== 1 || args[0].startsWith('--')) {
+    fail(USAGE, 2);
   }
 
   let current;

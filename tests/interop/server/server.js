@@ -4,9 +4,16 @@
 // Prints exactly one line to stdout once listening:  READY http://127.0.0.1:<port>
 // Everything else (oidc-provider notices/warnings, errors) goes to stderr.
 // Runs until SIGTERM/SIGINT.
+//
+// Besides oidc-provider's endpoints: /interaction/:uid (headless login and
+// consent as alice), /api/me (bearer-protected test resource) and
+// /__test/device/approve (headless device user-code confirmation).
+// Optional env: ACCESS_TOKEN_TTL, DEVICE_CODE_TTL (seconds). See README.md.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+
+import { BrowserError, completeDeviceFlow } from './browser-lib.js';
 
 // oidc-provider prints "NOTICE" lines with console.info (i.e. stdout), both at
 // import time and lazily at runtime. stdout is reserved for the READY line, so
@@ -15,15 +22,20 @@ import * as http from 'node:http';
 console.log = console.error;
 console.info = console.error;
 
-const { default: Provider } = await import('oidc-provider');
+const { default: Provider, errors: oidcErrors } = await import('oidc-provider');
 
 const HOST = '127.0.0.1';
 const REQUESTED_PORT = parsePort(process.env.PORT ?? '0');
 const ACCESS_TOKEN_TTL = parsePositiveInt('ACCESS_TOKEN_TTL', process.env.ACCESS_TOKEN_TTL ?? '3600');
+const DEVICE_CODE_TTL = parsePositiveInt('DEVICE_CODE_TTL', process.env.DEVICE_CODE_TTL ?? '600');
 
 const ACCOUNT_ID = 'alice';
 const SCOPES = ['openid', 'offline_access', 'api:read', 'api:write'];
 const REDIRECT_URIS = ['http://127.0.0.1/callback'];
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+// The one resource server known to resource indicators (RFC 8707).
+const API_RESOURCE = 'https://api.example';
+const API_RESOURCE_SCOPES = 'api:read api:write';
 const COMMON_CLIENT = {
   application_type: 'native',
   redirect_uris: REDIRECT_URIS,
@@ -35,18 +47,35 @@ const CLIENTS = [
     ...COMMON_CLIENT,
     client_id: 'public-native',
     token_endpoint_auth_method: 'none',
+    grant_types: [...COMMON_CLIENT.grant_types, DEVICE_CODE_GRANT],
   },
   {
     ...COMMON_CLIENT,
     client_id: 'confidential-basic',
     client_secret: 'interop-secret-with-special-chars:+/=%',
     token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [...COMMON_CLIENT.grant_types, DEVICE_CODE_GRANT],
   },
   {
     ...COMMON_CLIENT,
     client_id: 'confidential-post',
     client_secret: 'interop-post-secret',
     token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    ...COMMON_CLIENT,
+    client_id: 'par-required',
+    client_secret: 'par-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    require_pushed_authorization_requests: true,
+  },
+  {
+    client_id: 'service',
+    client_secret: 'service-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
   },
 ];
 
@@ -94,8 +123,60 @@ function buildConfiguration() {
 
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // RFC 7009. Same policy as oidc-provider's default, spelled out: a
+      // client may revoke only its own tokens; for a public client another
+      // client's token is silently ignored (200), a confidential client gets
+      // 400 invalid_request.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new oidcErrors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      // RFC 7662. Same policy as oidc-provider's default, spelled out: a
+      // public client sees only its own tokens as active; confidential clients
+      // may introspect any client's token.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) => !(
+          client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client.clientId
+        ),
+      },
+      // RFC 8628. The user-facing pages at /device are oidc-provider's flow
+      // with our own (machine-readable) page sources, see devicePage().
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: deviceInputSource,
+        userCodeConfirmSource: deviceConfirmSource,
+        successSource: deviceSuccessSource,
+      },
+      // RFC 9126 (on by default in 9.x; explicit here). Not required globally,
+      // only for clients registered with require_pushed_authorization_requests.
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: false,
+      },
+      clientCredentials: { enabled: true },
+      // RFC 8707 (on by default). Only https://api.example is a known resource;
+      // a request without `resource` gets a token without audience, as before.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          if (resourceIndicator === API_RESOURCE) {
+            return {
+              scope: API_RESOURCE_SCOPES,
+              audience: API_RESOURCE,
+              accessTokenFormat: 'opaque',
+              accessTokenTTL: ACCESS_TOKEN_TTL,
+            };
+          }
+          throw new oidcErrors.InvalidTarget();
+        },
+      },
     },
 
     // PKCE for every client. oidc-provider 9.x only implements S256 (the
@@ -115,6 +196,8 @@ function buildConfiguration() {
     ttl: {
       AccessToken: () => ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
+      ClientCredentials: () => ACCESS_TOKEN_TTL,
+      DeviceCode: () => DEVICE_CODE_TTL,
       Grant: 14 * 24 * 60 * 60,
       IdToken: 60 * 60,
       Interaction: 60 * 60,
@@ -139,6 +222,72 @@ function buildConfiguration() {
       ctx.body = Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
     },
   };
+}
+
+// ---------------------------------------------------------------------------
+// Device flow pages (features.deviceFlow.*Source)
+//
+// oidc-provider renders the forms (with their xsrf secret); these only wrap
+// them. Every page carries <meta name="interop-device-page" content="...">
+// (input | confirm | success) so that headless-browser.js can tell them apart
+// without guessing from the text; error pages add interop-device-error (the
+// oidc-provider error class, e.g. NotFoundError, ExpiredError,
+// AlreadyUsedError, AbortedError) and, when there is one, the OAuth error.
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+function devicePage(ctx, page, title, content, meta = {}) {
+  const metas = Object.entries({ 'interop-device-page': page, ...meta })
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<meta name="${escapeHtml(k)}" content="${escapeHtml(v)}">`)
+    .join('\n  ');
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = `<!DOCTYPE html>
+<html>
+<head>
+  <meta charset="utf-8">
+  ${metas}
+  <title>${escapeHtml(title)}</title>
+</head>
+<body>
+  <h1>${escapeHtml(title)}</h1>
+${content}
+</body>
+</html>
+`;
+}
+
+async function deviceInputSource(ctx, form, out, err) {
+  let message = 'Enter the code displayed on your device.';
+  if (err) message = `${err.name}: ${err.message}`;
+  devicePage(ctx, 'input', 'Sign-in', `  <p>${escapeHtml(message)}</p>
+  ${form}
+  <button type="submit" form="op.deviceInputForm">Continue</button>`, {
+    'interop-device-error': err?.name,
+    'interop-device-oauth-error': out?.error,
+    'interop-device-oauth-error-description': out?.error_description,
+  });
+}
+
+async function deviceConfirmSource(ctx, form, client, _deviceInfo, userCode) {
+  devicePage(ctx, 'confirm', 'Confirm Device', `  <p>${escapeHtml(client.clientName || client.clientId)} wants access.
+  The device should display <code>${escapeHtml(userCode)}</code>.</p>
+  ${form}
+  <button type="submit" form="op.deviceConfirmForm">Continue</button>
+  <button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">[ Abort ]</button>`, {
+    'interop-device-client': client.clientId,
+    'interop-device-user-code': userCode,
+  });
+}
+
+async function deviceSuccessSource(ctx) {
+  devicePage(ctx, 'success', 'Sign-in Success', '  <p>You can now close this page.</p>', {
+    'interop-device-client': ctx.oidc.client?.clientId,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -201,7 +350,10 @@ async function handleApiMe(provider, req, res) {
     return;
   }
 
-  const token = await provider.AccessToken.find(match[1]);
+  // User tokens (authorization code, refresh, device code) are AccessTokens;
+  // client_credentials tokens are a separate model in oidc-provider.
+  const token = await provider.AccessToken.find(match[1])
+    ?? await provider.ClientCredentials.find(match[1]);
   if (!token) {
     // find() returns undefined for unknown, revoked and expired tokens.
     unauthorized(res, 'invalid_token', 'access token is invalid, expired or revoked');
@@ -213,6 +365,12 @@ async function handleApiMe(provider, req, res) {
   }
   if (token.jkt || token['x5t#S256']) {
     unauthorized(res, 'invalid_token', 'sender-constrained access token presented as Bearer');
+    return;
+  }
+
+  if (token.kind === 'ClientCredentials') {
+    // No user: the subject is the client itself (as in RFC 9068 §2.2).
+    sendJson(res, 200, { sub: token.clientId, scope: token.scope ?? '', client_id: token.clientId });
     return;
   }
 
@@ -299,10 +457,95 @@ async function handleInteraction(provider, req, res) {
 }
 
 // ---------------------------------------------------------------------------
+// POST|GET /__test/device/approve : headless user-code confirmation
+//
+// Parameters (form body and/or query): user_code (required, as shown to the
+// user, e.g. "BCDF-GHJK"; case and dashes are normalized by oidc-provider),
+// decision=approve|deny (default approve). Drives the real /device pages over
+// loopback HTTP exactly like `node headless-browser.js --device` does, as
+// user alice, granting every requested scope.
+
+const DEVICE_ERROR_STATUS = {
+  NotFoundError: [404, 'unknown_user_code'],
+  ExpiredError: [410, 'expired_user_code'],
+  AlreadyUsedError: [409, 'user_code_already_used'],
+  NoCodeError: [400, 'invalid_request'],
+};
+
+async function readForm(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 64 * 1024) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+async function handleDeviceApprove(issuer, req, res) {
+  if (req.method !== 'GET' && req.method !== 'POST') {
+    res.setHeader('allow', 'GET, POST');
+    sendText(res, 405, 'method not allowed\n');
+    return;
+  }
+  const params = new URL(req.url, issuer).searchParams;
+  if (req.method === 'POST') {
+    const type = req.headers['content-type'] ?? '';
+    const body = await readForm(req);
+    if (body.size > 0 && !/^application\/x-www-form-urlencoded\b/i.test(type)) {
+      sendJson(res, 400, { error: 'invalid_request', error_description: 'body must be application/x-www-form-urlencoded' });
+      return;
+    }
+    for (const [k, v] of body) params.append(k, v);
+  }
+  const userCodes = params.getAll('user_code');
+  const decisions = params.getAll('decision');
+  const decision = decisions[0] ?? 'approve';
+  if (userCodes.length !== 1 || !userCodes[0]) {
+    sendJson(res, 400, { error: 'invalid_request', error_description: 'exactly one non-empty user_code is required' });
+    return;
+  }
+  if (decisions.length > 1 || (decision !== 'approve' && decision !== 'deny')) {
+    sendJson(res, 400, { error: 'invalid_request', error_description: 'decision must be approve or deny' });
+    return;
+  }
+
+  const userCode = userCodes[0];
+  const url = new URL('/device', issuer);
+  url.searchParams.set('user_code', userCode);
+  try {
+    const { outcome } = await completeDeviceFlow(url.href, {
+      deny: decision === 'deny', timeoutMs: 15_000, userAgent: 'interop-device-approve/1',
+    });
+    const expected = decision === 'deny' ? 'denied' : 'approved';
+    if (outcome !== expected) {
+      sendJson(res, 409, {
+        error: 'unexpected_outcome', error_description: `device flow ended ${outcome}`, user_code: userCode, decision, outcome,
+      });
+      return;
+    }
+    sendJson(res, 200, { user_code: userCode, decision, outcome });
+  } catch (err) {
+    if (!(err instanceof BrowserError)) throw err;
+    const [status, error] = DEVICE_ERROR_STATUS[err.errorName] ?? [502, 'device_flow_failed'];
+    sendJson(res, status, {
+      error,
+      error_description: err.message,
+      user_code: userCode,
+      decision,
+      device_error: err.errorName,
+      steps: err.trace,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Server
 
 let provider;
 let providerCallback;
+let issuerUrl;
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -318,6 +561,10 @@ const server = http.createServer(async (req, res) => {
     }
     if (/^\/interaction\/[^/]+$/.test(pathname)) {
       await handleInteraction(provider, req, res);
+      return;
+    }
+    if (pathname === '/__test/device/approve') {
+      await handleDeviceApprove(issuerUrl, req, res);
       return;
     }
 
@@ -337,6 +584,7 @@ server.on('error', (err) => fatal(`HTTP server error: ${err?.stack ?? err}`));
 server.listen(REQUESTED_PORT, HOST, () => {
   const { port } = server.address();
   const issuer = `http://${HOST}:${port}`;
+  issuerUrl = issuer;
 
   try {
     provider = new Provider(issuer, buildConfiguration());

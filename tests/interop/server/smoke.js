@@ -5,7 +5,9 @@
 // Starts server.js on an ephemeral port, drives authorization-code + PKCE
 // flows through headless-browser.js (HEADLESS_BROWSER_NO_DELIVER=1) and checks
 // the token endpoint, /api/me, refresh rotation + reuse detection, client
-// authentication and denial. Prints every observed status and body.
+// authentication and denial; then discovery, the device flow (headless
+// approval and denial), introspection, revocation, PAR and client_credentials.
+// Prints every observed status and body.
 
 import { spawn, execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -29,10 +31,10 @@ function check(cond, label) {
   }
 }
 
-function startServer() {
+function startServer(extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(here, 'server.js')], {
-      env: { ...process.env, PORT: '0' },
+      env: { ...process.env, PORT: '0', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -71,6 +73,21 @@ function runBrowser(url, extraEnv = { HEADLESS_BROWSER_NO_DELIVER: '1' }) {
       resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+function runDevice(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(here, 'headless-browser.js'), '--device', ...args], {
+      timeout: 20_000,
+    }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function stopServer(server) {
+  server.child.kill('SIGTERM');
+  return new Promise((r) => server.child.on('exit', (c, s) => r(c ?? s)));
 }
 
 function pkcePair() {
@@ -120,7 +137,22 @@ function basic(id, secret) {
 }
 
 function redact(text) {
-  return text.replace(/"(access_token|refresh_token|id_token)":"[^"]+"/g, '"$1":"…"');
+  return text.replace(/"(access_token|refresh_token|id_token|device_code)":"[^"]+"/g, '"$1":"…"');
+}
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const BASIC_SECRET = 'interop-secret-with-special-chars:+/=%';
+
+async function deviceAuthorize(issuer, form, headers = {}) {
+  return post(new URL('/device/auth', issuer).href, form, headers);
+}
+
+async function devicePoll(issuer, deviceCode, clientForm = { client_id: 'public-native' }, headers = {}) {
+  return post(new URL('/token', issuer).href, { grant_type: DEVICE_GRANT, device_code: deviceCode, ...clientForm }, headers);
+}
+
+async function approveRoute(issuer, form) {
+  return post(new URL('/__test/device/approve', issuer).href, form);
 }
 
 async function authorize(issuer, clientId, { scope, extra } = {}) {
@@ -320,11 +352,303 @@ async function main() {
     }), {});
     log(`  nobody listening on callback: exit ${noListener.code}; stderr: ${noListener.stderr.trim()}`);
     check(noListener.code !== 0, 'undeliverable callback: non-zero exit');
+
+    // -----------------------------------------------------------------------
+    log('\n[14] discovery');
+    const disco = await fetch(new URL('/.well-known/openid-configuration', issuer));
+    const dj = await disco.json();
+    const relevant = [
+      'issuer', 'token_endpoint', 'revocation_endpoint', 'introspection_endpoint',
+      'device_authorization_endpoint', 'pushed_authorization_request_endpoint',
+      'authorization_response_iss_parameter_supported', 'code_challenge_methods_supported',
+      'grant_types_supported', 'token_endpoint_auth_methods_supported',
+      'require_pushed_authorization_requests', 'request_uri_parameter_supported',
+      'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported',
+    ];
+    for (const k of relevant) log(`  ${k}: ${JSON.stringify(dj[k])}`);
+    check(disco.status === 200, 'openid-configuration 200');
+    check(dj.revocation_endpoint === `${issuer}/token/revocation`, 'revocation_endpoint');
+    check(dj.introspection_endpoint === `${issuer}/token/introspection`, 'introspection_endpoint');
+    check(dj.device_authorization_endpoint === `${issuer}/device/auth`, 'device_authorization_endpoint');
+    check(dj.pushed_authorization_request_endpoint === `${issuer}/request`, 'pushed_authorization_request_endpoint');
+    check(dj.authorization_response_iss_parameter_supported === true, 'authorization_response_iss_parameter_supported');
+    check(JSON.stringify(dj.code_challenge_methods_supported) === '["S256"]', 'code_challenge_methods_supported ["S256"]');
+    check(dj.grant_types_supported.includes('client_credentials') && dj.grant_types_supported.includes(DEVICE_GRANT),
+      'grant_types_supported has client_credentials + device_code');
+    const as = await fetch(new URL('/.well-known/oauth-authorization-server', issuer));
+    const asText = await as.text();
+    log(`  /.well-known/oauth-authorization-server: ${as.status} ${as.headers.get('content-type')}, ${asText === JSON.stringify(dj) ? 'identical to' : 'DIFFERENT from'} openid-configuration`);
+    check(as.status === 200 && JSON.parse(asText).issuer === issuer, 'RFC 8414 path served');
+
+    // -----------------------------------------------------------------------
+    log('\n[15] device flow, public-native, approved with headless-browser.js --device');
+    const da = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'openid api:read' });
+    log(`  ${da.status} ${da.headers.get('content-type')} ${redact(da.text)}`);
+    check(da.status === 200 && da.json?.device_code && da.json?.user_code, 'device authorization 200');
+    check(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(da.json?.user_code ?? ''), 'user_code XXXX-XXXX (base-20)');
+    check(da.json?.verification_uri === `${issuer}/device`, 'verification_uri = issuer/device');
+    check(da.json?.verification_uri_complete === `${issuer}/device?user_code=${da.json?.user_code}`, 'verification_uri_complete');
+    check(typeof da.json?.expires_in === 'number' && da.json.expires_in > 0, `expires_in ${da.json?.expires_in}`);
+    check(da.json && !('interval' in da.json), 'no interval member');
+    const polls = [];
+    for (let i = 0; i < 3; i += 1) polls.push(await devicePoll(issuer, da.json.device_code));
+    for (const pl of polls) log(`  poll (no delay): ${pl.status} ${pl.text}`);
+    check(polls.every((pl) => pl.status === 400 && pl.json?.error === 'authorization_pending'),
+      'rapid polling: 400 authorization_pending each time (no slow_down)');
+    const dv = await runDevice([da.json.verification_uri_complete]);
+    log(`  browser exit ${dv.code}; stdout: ${dv.stdout.trim()}; stderr: ${dv.stderr.trim()}`);
+    check(dv.code === 0 && dv.stdout === 'approved\n', 'headless-browser --device: exit 0, "approved"');
+    const dt = await devicePoll(issuer, da.json.device_code);
+    log(`  poll: ${dt.status} ${redact(dt.text)}`);
+    check(dt.status === 200 && dt.json?.access_token && dt.json?.refresh_token && dt.json?.id_token
+      && dt.json?.scope === 'openid api:read' && dt.json?.token_type === 'Bearer', 'device token response 200');
+    const dme = await getMe(issuer, dt.json?.access_token);
+    log(`  /api/me: ${dme.status} ${dme.text}`);
+    check(dme.status === 200 && JSON.parse(dme.text).sub === 'alice', '/api/me with the device access token');
+    const dt2 = await devicePoll(issuer, da.json.device_code);
+    log(`  redeem again: ${dt2.status} ${dt2.text}`);
+    check(dt2.status === 400 && dt2.json?.error === 'invalid_grant', 'redeemed device code: invalid_grant');
+    const dmeAfter = await getMe(issuer, dt.json?.access_token);
+    const driAfter = await post(new URL('/token/introspection', issuer).href, { token: dt.json?.refresh_token, client_id: 'public-native' });
+    log(`  after the replay: /api/me ${dmeAfter.status}, refresh token introspection ${driAfter.text}`);
+    check(dmeAfter.status === 401 && driAfter.json?.active === false, 'replaying a redeemed device code revokes the tokens it produced');
+    const dvAgain = await runDevice([da.json.verification_uri_complete]);
+    log(`  browser again: exit ${dvAgain.code}; stderr: ${dvAgain.stderr.trim().split('\n')[0]}`);
+    check(dvAgain.code === 1, 'confirming a redeemed user code: exit 1');
+    const dr = await devicePoll(issuer, da.json.device_code, {});
+    log(`  poll without any client authentication: ${dr.status} ${dr.text}`);
+
+    log('\n[16] device flow, confidential-basic, approved with POST /__test/device/approve');
+    const bauth = { authorization: basic('confidential-basic', BASIC_SECRET) };
+    const dab = await deviceAuthorize(issuer, { scope: 'api:read' }, bauth);
+    log(`  device authorization with Basic (no client_id in body): ${dab.status} ${redact(dab.text)}`);
+    check(dab.status === 200, 'confidential-basic device authorization 200');
+    const wrongClient = await devicePoll(issuer, dab.json.device_code);
+    log(`  polled by public-native: ${wrongClient.status} ${wrongClient.text}`);
+    check(wrongClient.status === 400 && wrongClient.json?.error === 'invalid_grant', 'other client polling: invalid_grant');
+    const ap = await approveRoute(issuer, { user_code: dab.json.user_code.toLowerCase().replace('-', ''), decision: 'approve' });
+    log(`  approve (user code lower-cased, no dash): ${ap.status} ${ap.text}`);
+    check(ap.status === 200 && ap.json?.outcome === 'approved', 'approve route 200 approved');
+    const dtb = await devicePoll(issuer, dab.json.device_code, {}, bauth);
+    log(`  poll with Basic: ${dtb.status} ${redact(dtb.text)}`);
+    check(dtb.status === 200 && dtb.json?.scope === 'api:read' && dtb.json?.refresh_token && !dtb.json?.id_token,
+      'confidential-basic device token 200');
+    const apAgain = await approveRoute(issuer, { user_code: dab.json.user_code });
+    log(`  approve again: ${apAgain.status} ${JSON.stringify({ error: apAgain.json?.error, device_error: apAgain.json?.device_error })}`);
+    const apUnknown = await approveRoute(issuer, { user_code: 'BCDF-GHJK' });
+    log(`  unknown user code: ${apUnknown.status} ${apUnknown.json?.error}: ${apUnknown.json?.error_description}`);
+    check(apUnknown.status === 404 && apUnknown.json?.error === 'unknown_user_code', 'unknown user code: 404');
+    const apBad = await approveRoute(issuer, { user_code: 'BCDF-GHJK', decision: 'maybe' });
+    log(`  decision=maybe: ${apBad.status} ${apBad.text}`);
+    check(apBad.status === 400, 'bad decision: 400');
+    const daPost = await deviceAuthorize(issuer, { client_id: 'confidential-post', client_secret: 'interop-post-secret', scope: 'api:read' });
+    log(`  confidential-post (no device grant): ${daPost.status} ${daPost.text}`);
+    check(daPost.status === 400 && daPost.json?.error === 'invalid_request', 'client without the device grant: 400 invalid_request');
+    const daUnknownRes = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'api:read', resource: 'https://nope.example' });
+    log(`  unknown resource: ${daUnknownRes.status} ${daUnknownRes.text}`);
+
+    log('\n[17] device flow denial');
+    const dd1 = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'api:read' });
+    const dvDeny = await runDevice([dd1.json.verification_uri_complete, '--deny']);
+    log(`  headless-browser --device --deny: exit ${dvDeny.code}; stdout: ${dvDeny.stdout.trim()}; stderr: ${dvDeny.stderr.trim()}`);
+    check(dvDeny.code === 0 && dvDeny.stdout === 'denied\n', 'headless-browser --deny: exit 0, "denied"');
+    const pd1 = await devicePoll(issuer, dd1.json.device_code);
+    log(`  poll: ${pd1.status} ${pd1.text}`);
+    check(pd1.status === 400 && pd1.json?.error === 'access_denied', 'poll after abort: 400 access_denied');
+    const pd1b = await devicePoll(issuer, dd1.json.device_code);
+    log(`  poll again: ${pd1b.status} ${pd1b.text}`);
+    const dd2 = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'api:read' });
+    const apDeny = await approveRoute(issuer, { user_code: dd2.json.user_code, decision: 'deny' });
+    log(`  route decision=deny: ${apDeny.status} ${apDeny.text}`);
+    check(apDeny.status === 200 && apDeny.json?.outcome === 'denied', 'deny route 200 denied');
+    const pd2 = await devicePoll(issuer, dd2.json.device_code);
+    log(`  poll: ${pd2.status} ${pd2.text}`);
+    check(pd2.status === 400 && pd2.json?.error === 'access_denied', 'poll after route deny: access_denied');
+    const dd3 = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'api:read', test_decision: 'deny' });
+    log(`  device authorization with test_decision=deny: ${dd3.status}`);
+    const ap3 = await approveRoute(issuer, { user_code: dd3.json.user_code });
+    log(`  route decision=approve: ${ap3.status} ${ap3.text}`);
+    check(ap3.status === 409 && ap3.json?.outcome === 'denied', 'test_decision=deny beats approve: 409 outcome denied');
+    const pd3 = await devicePoll(issuer, dd3.json.device_code);
+    log(`  poll: ${pd3.status} ${pd3.text}`);
+    check(pd3.status === 400 && pd3.json?.error === 'access_denied', 'poll after test_decision=deny: access_denied');
+
+    // -----------------------------------------------------------------------
+    log('\n[18] introspection and revocation');
+    const introspection = new URL('/token/introspection', issuer).href;
+    const revocation = new URL('/token/revocation', issuer).href;
+    const sauth = { authorization: basic('service', 'service-secret') };
+    // A fresh public-native token (the one from [15] died with the replay).
+    const fda = await deviceAuthorize(issuer, { client_id: 'public-native', scope: 'openid api:read' });
+    const fap = await approveRoute(issuer, { user_code: fda.json.user_code });
+    const fdt = await devicePoll(issuer, fda.json.device_code);
+    check(fap.status === 200 && fdt.status === 200, 'fresh public-native device token');
+    const ia = await post(introspection, { token: fdt.json.access_token }, bauth);
+    log(`  active access token (confidential-basic asks about public-native's token): ${ia.status} ${ia.headers.get('content-type')} ${ia.text}`);
+    check(ia.status === 200 && ia.json?.active === true && ia.json?.sub === 'alice' && ia.json?.client_id === 'public-native'
+      && ia.json?.token_type === 'Bearer' && ia.json?.scope === 'openid api:read', 'introspection: active access token');
+    const iaOwn = await post(introspection, { token: fdt.json.access_token, client_id: 'public-native' });
+    log(`  public-native, own token: ${iaOwn.status} ${iaOwn.text}`);
+    check(iaOwn.json?.active === true, 'public client may introspect its own token');
+    const iaOther = await post(introspection, { token: dtb.json.access_token, client_id: 'public-native' });
+    log(`  public-native, confidential-basic's token: ${iaOther.status} ${iaOther.text}`);
+    check(iaOther.status === 200 && iaOther.json?.active === false, "public client sees another client's token as inactive");
+    const ir = await post(introspection, { token: fdt.json.refresh_token, token_type_hint: 'refresh_token' }, bauth);
+    log(`  refresh token: ${ir.status} ${ir.text}`);
+    const iNoAuth = await post(introspection, { token: fdt.json.access_token });
+    log(`  no client authentication: ${iNoAuth.status} ${iNoAuth.text}`);
+    check(iNoAuth.status === 400 && iNoAuth.json?.error === 'invalid_request', 'introspection without client auth: 400');
+    const rOther = await post(revocation, { token: fdt.json.access_token }, bauth);
+    log(`  confidential-basic revokes public-native's token: ${rOther.status} ${rOther.text}`);
+    check(rOther.status === 400 && rOther.json?.error === 'invalid_request', "confidential client revoking another client's token: 400 invalid_request");
+    const rOtherPub = await post(revocation, { token: dtb.json.access_token, client_id: 'public-native' });
+    log(`  public-native revokes confidential-basic's token: ${rOtherPub.status} ${JSON.stringify(rOtherPub.text)}`);
+    const stillActive = await post(introspection, { token: dtb.json.access_token }, bauth);
+    check(rOtherPub.status === 200 && stillActive.json?.active === true, "public client revoking another client's token: 200, token untouched");
+    const rOwn = await post(revocation, { token: fdt.json.access_token, token_type_hint: 'access_token', client_id: 'public-native' });
+    log(`  public-native revokes its own access token: ${rOwn.status} ${rOwn.headers.get('content-type')} ${JSON.stringify(rOwn.text)}`);
+    check(rOwn.status === 200 && rOwn.text === '', 'revocation 200, empty body');
+    const iRevoked = await post(introspection, { token: fdt.json.access_token }, bauth);
+    log(`  introspect revoked token: ${iRevoked.status} ${iRevoked.text}`);
+    check(iRevoked.status === 200 && iRevoked.text === '{"active":false}', 'revoked token: {"active":false}');
+    const iRevokedRt = await post(introspection, { token: fdt.json.refresh_token }, bauth);
+    log(`  introspect its refresh token: ${iRevokedRt.status} ${iRevokedRt.text}`);
+    check(iRevokedRt.json?.active === false, 'revoking the access token killed the grant (refresh token inactive)');
+    const meRevoked = await getMe(issuer, fdt.json.access_token);
+    check(meRevoked.status === 401, `/api/me with the revoked token: ${meRevoked.status}`);
+    const rUnknownC = await post(revocation, { token: 'no-such-token' }, bauth);
+    const rUnknownP = await post(revocation, { token: 'no-such-token', client_id: 'public-native' });
+    log(`  unknown token: confidential ${rUnknownC.status} ${JSON.stringify(rUnknownC.text)}, public ${rUnknownP.status} ${JSON.stringify(rUnknownP.text)}`);
+    check(rUnknownC.status === 200 && rUnknownP.status === 200, 'revocation of an unknown token: 200');
+    const rRt = await post(revocation, { token: dtb.json.refresh_token, token_type_hint: 'refresh_token' }, bauth);
+    const iRt = await post(introspection, { token: dtb.json.access_token }, bauth);
+    log(`  confidential-basic revokes its refresh token: ${rRt.status}; its access token is then: ${iRt.text}`);
+    check(rRt.status === 200 && iRt.json?.active === false, 'revoking a refresh token revokes the grant');
+    const iUnknown = await post(introspection, { token: 'no-such-token' }, bauth);
+    log(`  introspect unknown token: ${iUnknown.status} ${iUnknown.text}`);
+    check(iUnknown.status === 200 && iUnknown.json?.active === false, 'unknown token: active false');
+    const rNoToken = await post(revocation, {}, bauth);
+    log(`  revocation without token: ${rNoToken.status} ${rNoToken.text}`);
+
+    // -----------------------------------------------------------------------
+    log('\n[19] PAR');
+    const parEndpoint = new URL('/request', issuer).href;
+    const pauth = { authorization: basic('par-required', 'par-secret') };
+    const parPort = await freePort();
+    const parRedirect = `http://127.0.0.1:${parPort}/callback`;
+    const parPkce = pkcePair();
+    const parForm = {
+      response_type: 'code',
+      redirect_uri: parRedirect,
+      scope: 'openid api:read',
+      state: 'par-state',
+      code_challenge: parPkce.challenge,
+      code_challenge_method: 'S256',
+    };
+    const parNoId = await post(parEndpoint, parForm, pauth);
+    log(`  Basic, no client_id in body: ${parNoId.status} ${parNoId.text}`);
+    check(parNoId.status === 400 && parNoId.json?.error === 'invalid_request', 'PAR without client_id in the body: 400');
+    const par = await post(parEndpoint, { ...parForm, client_id: 'par-required' }, pauth);
+    log(`  Basic + client_id: ${par.status} ${par.headers.get('content-type')} cache-control: ${par.headers.get('cache-control')} ${par.text}`);
+    check(par.status === 201 && par.json?.request_uri?.startsWith('urn:ietf:params:oauth:request_uri:')
+      && par.json?.expires_in === 60, 'PAR 201 with request_uri and expires_in 60');
+    const parAuthUrl = new URL('/auth', issuer);
+    parAuthUrl.search = new URLSearchParams({ client_id: 'par-required', request_uri: par.json.request_uri }).toString();
+    const pb = await runBrowser(parAuthUrl.href);
+    log(`  browser (client_id + request_uri only): exit ${pb.code}; stdout: ${pb.stdout.trim()}; stderr: ${pb.stderr.trim()}`);
+    const pcb = pb.code === 0 ? new URL(pb.stdout.trim()) : undefined;
+    check(pcb?.searchParams.get('code') && pcb.searchParams.get('state') === 'par-state'
+      && pcb.searchParams.get('iss') === issuer && pcb.origin === new URL(parRedirect).origin, 'PAR authorization: code, pushed state, iss');
+    const pt = await post(token, {
+      grant_type: 'authorization_code',
+      code: pcb?.searchParams.get('code'),
+      code_verifier: parPkce.verifier,
+      redirect_uri: parRedirect,
+    }, pauth);
+    log(`  token: ${pt.status} ${redact(pt.text)}`);
+    check(pt.status === 200 && pt.json?.refresh_token && pt.json?.id_token, 'PAR code exchange 200');
+    const pb2 = await runBrowser(parAuthUrl.href);
+    log(`  same request_uri again: exit ${pb2.code}; stdout: ${pb2.stdout.trim()}`);
+    check(new URL(pb2.stdout.trim() || 'http://x/').searchParams.get('error') === 'invalid_request_uri', 'reused request_uri: error=invalid_request_uri');
+    const noPar = await authorize(issuer, 'par-required');
+    log(`  par-required without PAR: exit ${noPar.br.code}; stdout: ${noPar.br.stdout.trim()}`);
+    check(noPar.callback?.searchParams.get('error') === 'invalid_request'
+      && /Pushed Authorization Request must be used/.test(noPar.callback?.searchParams.get('error_description') ?? ''),
+    'par-required without PAR: error=invalid_request "Pushed Authorization Request must be used"');
+    const parPublic = await post(parEndpoint, { ...parForm, client_id: 'public-native' });
+    log(`  public-native may push too: ${parPublic.status} ${parPublic.text}`);
+    const parBad = await post(parEndpoint, { ...parForm, client_id: 'par-required' }, { authorization: basic('par-required', 'wrong') });
+    log(`  wrong secret: ${parBad.status} ${parBad.text}`);
+    check(parBad.status === 401 && parBad.json?.error === 'invalid_client', 'PAR wrong secret: 401 invalid_client');
+    const parNoPkce = await post(parEndpoint, {
+      client_id: 'par-required', response_type: 'code', redirect_uri: parRedirect, scope: 'openid',
+    }, pauth);
+    log(`  without PKCE: ${parNoPkce.status} ${parNoPkce.text}`);
+    check(parNoPkce.status === 400 && parNoPkce.json?.error === 'invalid_request', 'PAR without PKCE: 400 invalid_request');
+
+    // -----------------------------------------------------------------------
+    log('\n[20] client_credentials (service)');
+    const cc = await post(token, { grant_type: 'client_credentials', scope: 'api:read' }, sauth);
+    log(`  Authorization: ${sauth.authorization}`);
+    log(`  scope=api:read: ${cc.status} ${cc.headers.get('content-type')} ${redact(cc.text)}`);
+    check(cc.status === 200 && cc.json?.access_token && cc.json?.scope === 'api:read' && cc.json?.token_type === 'Bearer'
+      && typeof cc.json?.expires_in === 'number' && !cc.json?.refresh_token && !cc.json?.id_token, 'client_credentials 200 scope api:read');
+    const ccMe = await getMe(issuer, cc.json?.access_token);
+    log(`  /api/me: ${ccMe.status} ${ccMe.text}`);
+    check(ccMe.status === 200 && JSON.parse(ccMe.text).sub === 'service', '/api/me accepts the client_credentials token');
+    const ccI = await post(introspection, { token: cc.json?.access_token }, sauth);
+    log(`  introspection: ${ccI.status} ${ccI.text}`);
+    check(ccI.json?.active === true && ccI.json?.client_id === 'service' && !('sub' in ccI.json), 'introspection: active, no sub');
+    const ccUnknown = await post(token, { grant_type: 'client_credentials', scope: 'api:read api:unknown' }, sauth);
+    log(`  scope=api:read api:unknown: ${ccUnknown.status} ${redact(ccUnknown.text)}`);
+    const ccNone = await post(token, { grant_type: 'client_credentials' }, sauth);
+    log(`  no scope: ${ccNone.status} ${redact(ccNone.text)}`);
+    const ccRes = await post(token, { grant_type: 'client_credentials', scope: 'api:read', resource: 'https://api.example' }, sauth);
+    log(`  resource=https://api.example: ${ccRes.status} ${redact(ccRes.text)}`);
+    check(ccRes.status === 200 && ccRes.json?.scope === 'api:read', 'resource=https://api.example: 200 (opaque token)');
+    const ccResI = await post(introspection, { token: ccRes.json?.access_token }, sauth);
+    log(`  its introspection: ${ccResI.text}`);
+    check(ccResI.json?.aud === 'https://api.example', 'resource-bound token has aud https://api.example');
+    const ccBadRes = await post(token, { grant_type: 'client_credentials', scope: 'api:read', resource: 'https://other.example' }, sauth);
+    log(`  resource=https://other.example: ${ccBadRes.status} ${ccBadRes.text}`);
+    check(ccBadRes.status === 400 && ccBadRes.json?.error === 'invalid_target', 'unknown resource: 400 invalid_target');
+    const ccWrong = await post(token, { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('service', 'wrong') });
+    log(`  wrong secret: ${ccWrong.status} WWW-Authenticate: ${ccWrong.headers.get('www-authenticate')} ${ccWrong.text}`);
+    check(ccWrong.status === 401 && ccWrong.json?.error === 'invalid_client', 'wrong secret: 401 invalid_client');
+    const ccPost = await post(token, { grant_type: 'client_credentials', scope: 'api:read', client_id: 'service', client_secret: 'service-secret' });
+    log(`  client_secret_post for a client_secret_basic client: ${ccPost.status} ${redact(ccPost.text)}`);
+    const ccOther = await post(token, { grant_type: 'client_credentials', scope: 'api:read' }, bauth);
+    log(`  confidential-basic (no client_credentials grant): ${ccOther.status} ${ccOther.text}`);
+    check(ccOther.status === 400 && ccOther.json?.error === 'invalid_request', 'client without the grant: 400 invalid_request');
+    const rCc = await post(revocation, { token: cc.json?.access_token }, sauth);
+    const ccMe2 = await getMe(issuer, cc.json?.access_token);
+    log(`  revoke it: ${rCc.status}; /api/me afterwards: ${ccMe2.status}`);
+    check(rCc.status === 200 && ccMe2.status === 401, 'revoked client_credentials token is dead');
   } finally {
     server.child.kill('SIGTERM');
     const code = await new Promise((r) => server.child.on('exit', (c, s) => r(c ?? s)));
     log(`\nserver exit on SIGTERM: ${code}; server stdout was ${JSON.stringify(server.stdout())}`);
     check(code === 0, 'server exits 0 on SIGTERM');
+  }
+
+  log('\n[21] device code expiry (second server, DEVICE_CODE_TTL=1)');
+  const short = await startServer({ DEVICE_CODE_TTL: '1' });
+  try {
+    const de = await deviceAuthorize(short.issuer, { client_id: 'public-native', scope: 'api:read' });
+    log(`  ${de.status} ${redact(de.text)}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const pe = await devicePoll(short.issuer, de.json.device_code);
+    log(`  poll after expiry: ${pe.status} ${pe.text}`);
+    check(pe.status === 400 && pe.json?.error === 'expired_token', 'expired device code: 400 expired_token');
+    const ae = await approveRoute(short.issuer, { user_code: de.json.user_code });
+    log(`  approve after expiry: ${ae.status} ${ae.json?.error}: ${ae.json?.error_description}`);
+    check(ae.status === 410 && ae.json?.error === 'expired_user_code', 'approve route: 410 expired_user_code');
+    const be = await runDevice([de.json.verification_uri_complete]);
+    log(`  headless-browser --device: exit ${be.code}; stderr: ${be.stderr.trim().split('\n')[0]}`);
+    check(be.code === 1, 'headless-browser --device on an expired code: exit 1');
+  } finally {
+    const code = await stopServer(short);
+    check(code === 0, 'second server exits 0');
   }
 
   log(failures ? `\n${failures} check(s) FAILED` : '\nall checks passed');

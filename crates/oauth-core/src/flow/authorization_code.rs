@@ -4,6 +4,8 @@
 //! ```text
 //!   start(client, params, rng, now)
 //!          │  draws state + PKCE verifier, builds the authorization URL
+//!          │  (with PAR, RFC 9126: first Push → poll → Send(push request) → AwaitingPush
+//!          │   → Response(201 request_uri) → the URL carries only client_id + request_uri)
 //!          ▼
 //!   ┌─────────────┐ poll → Visit(url)   ┌──────────────────┐
 //!   │  Authorize  │────────────────────▶│ AwaitingCallback │ poll → AwaitCallback{deadline}
@@ -51,6 +53,7 @@ use url::Url;
 pub struct AuthorizationParams {
     scope: Scope,
     extra: Vec<(String, String)>,
+    push: bool,
 }
 
 impl AuthorizationParams {
@@ -63,6 +66,14 @@ impl AuthorizationParams {
     #[must_use]
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// Push the parameters to the PAR endpoint first (RFC 9126) even when the server does
+    /// not require it. Needs a registration with a PAR endpoint.
+    #[must_use]
+    pub fn pushed(mut self, push: bool) -> Self {
+        self.push = push;
         self
     }
 
@@ -105,6 +116,10 @@ pub struct AuthorizationCodeFlow {
 
 /// The flow's states. Each variant holds only what that step needs.
 enum State {
+    /// PAR: the pushed authorization request is built and not yet handed out.
+    Push(Box<HttpRequest>, Pending),
+    /// PAR: waiting for the PAR endpoint's answer.
+    AwaitingPush(Pending),
     /// The authorization URL is built; the driver has not been told to visit it.
     Authorize(Pending),
     /// The user is at the authorization server; waiting for the redirect.
@@ -170,35 +185,58 @@ impl AuthorizationCodeFlow {
         let verifier = random::pkce_verifier(rng);
         let challenge = verifier.challenge();
 
+        let scope_text = params.scope.to_string();
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", client.client_id()),
+            ("redirect_uri", redirect_uri.as_str()),
+        ];
+        if !params.scope.is_empty() {
+            pairs.push(("scope", &scope_text));
+        }
+        pairs.push(("state", state.secret()));
+        // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
+        pairs.push(("code_challenge", challenge.as_str()));
+        pairs.push(("code_challenge_method", PkceChallenge::METHOD));
+        pairs.extend(params.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+
         // RFC 6749 §3.1: the endpoint's query "MUST be retained when adding additional
         // query parameters"; parameters are form-encoded (Appendix B).
         let mut url = endpoint.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code");
-            q.append_pair("client_id", client.client_id());
-            q.append_pair("redirect_uri", redirect_uri.as_str());
-            if !params.scope.is_empty() {
-                q.append_pair("scope", &params.scope.to_string());
+        let push = params.push || client.requires_par();
+        let par = match (push, client.par()) {
+            (true, Some(par)) => Some(par),
+            (true, None) => {
+                return Err(ConfigError::Missing {
+                    field: "par_endpoint",
+                }
+                .into());
             }
-            q.append_pair("state", state.secret());
-            // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
-            q.append_pair("code_challenge", challenge.as_str());
-            q.append_pair("code_challenge_method", PkceChallenge::METHOD);
-            for (k, v) in &params.extra {
-                q.append_pair(k, v);
-            }
+            (false, _) => None,
+        };
+        // RFC 9126 §2: all authorization parameters, authenticated as at the token
+        // endpoint, with client_id in the body (oidc-provider requires it even with HTTP
+        // Basic); never a request_uri.
+        let push_request = par.map(|par| crate::request::form_request(client, par, &pairs, true));
+        if push_request.is_none() {
+            url.query_pairs_mut().extend_pairs(&pairs);
         }
-
+        drop(pairs);
+        let pending = Pending {
+            client: client.clone(),
+            url,
+            state,
+            verifier,
+            scope: params.scope,
+            deadline: now.saturating_add(client.authorization_ttl()),
+        };
+        if let Some(request) = push_request {
+            return Ok(AuthorizationCodeFlow {
+                state: State::Push(Box::new(request), pending),
+            });
+        }
         Ok(AuthorizationCodeFlow {
-            state: State::Authorize(Pending {
-                client: client.clone(),
-                url,
-                state,
-                verifier,
-                scope: params.scope,
-                deadline: now.saturating_add(client.authorization_ttl()),
-            }),
+            state: State::Authorize(pending),
         })
     }
 
@@ -224,6 +262,8 @@ impl AuthorizationCodeFlow {
 impl State {
     fn name(&self) -> &'static str {
         match self {
+            State::Push(..) => "Push",
+            State::AwaitingPush(_) => "AwaitingPush",
             State::Authorize(_) => "Authorize",
             State::AwaitingCallback(_) => "AwaitingCallback",
             State::ExchangeCode(..) => "ExchangeCode",
@@ -240,14 +280,29 @@ impl State {
             State::Authorize(_) | State::AwaitingCallback(_) => {
                 &[InputKind::Callback, InputKind::Tick]
             }
-            State::ExchangeCode(..) => &[InputKind::Tick],
-            State::AwaitingToken(_) => &[
+            State::Push(..) | State::ExchangeCode(..) => &[InputKind::Tick],
+            State::AwaitingPush(_) | State::AwaitingToken(_) => &[
                 InputKind::Response,
                 InputKind::TransportFailed,
                 InputKind::Tick,
             ],
             State::Done(_) | State::Failed(_) | State::Poisoned => &[],
         }
+    }
+}
+
+/// The PAR endpoint accepted the request: the authorization URL now carries only
+/// `client_id` and `request_uri` (RFC 9126 §4), besides the endpoint's own query.
+fn on_pushed(mut p: Pending, response: &crate::io::HttpResponse, now: UnixTime) -> State {
+    match parse::par_response(response, now, p.client.parse_options()) {
+        Ok(pushed) => {
+            p.url
+                .query_pairs_mut()
+                .append_pair("client_id", p.client.client_id())
+                .append_pair("request_uri", &pushed.request_uri);
+            State::Authorize(p)
+        }
+        Err(e) => State::Failed(e),
     }
 }
 
@@ -297,6 +352,14 @@ impl Flow for AuthorizationCodeFlow {
     fn handle(&mut self, input: Input, now: UnixTime) {
         let state = std::mem::replace(&mut self.state, State::Poisoned);
         self.state = match (state, input) {
+            // ── PAR (RFC 9126) ──────────────────────────────────────────────────
+            (s @ State::Push(..), Input::Tick) => s,
+            (State::AwaitingPush(p), Input::Response(r)) => on_pushed(p, &r, now),
+            (State::AwaitingPush(_), Input::TransportFailed(f)) => {
+                State::Failed(Error::Transport(f))
+            }
+            (s @ State::AwaitingPush(_), Input::Tick) => s,
+
             // ── waiting for the user ────────────────────────────────────────────
             (State::Authorize(p) | State::AwaitingCallback(p), Input::Callback(url)) => {
                 on_callback(p, &url, now)
@@ -341,6 +404,14 @@ impl Flow for AuthorizationCodeFlow {
 
     fn poll(&mut self) -> Output<TokenSet> {
         match std::mem::replace(&mut self.state, State::Poisoned) {
+            State::Push(request, p) => {
+                self.state = State::AwaitingPush(p);
+                Output::Send(*request)
+            }
+            s @ State::AwaitingPush(_) => {
+                self.state = s;
+                Output::AwaitResponse
+            }
             State::Authorize(p) => {
                 let url = p.url.clone();
                 self.state = State::AwaitingCallback(p);
@@ -381,7 +452,10 @@ impl Flow for AuthorizationCodeFlow {
             (State::Authorize(p) | State::AwaitingCallback(p), Input::Callback(url)) => {
                 parse::callback_state(url).is_some_and(|s| p.state.matches(&s))
             }
-            (State::AwaitingToken(_), Input::Response(_) | Input::TransportFailed(_)) => true,
+            (
+                State::AwaitingToken(_) | State::AwaitingPush(_),
+                Input::Response(_) | Input::TransportFailed(_),
+            ) => true,
             (_, Input::Tick) => true,
             _ => false,
         }

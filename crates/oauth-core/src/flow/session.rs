@@ -74,7 +74,7 @@ pub struct Session {
     generation: u64,
     /// The generation whose access token a resource rejected with `invalid_token`.
     rejected: Option<u64>,
-    /// Increments each time a refresh starts.
+    /// Increments each time a refresh starts, or the persisting of a kept set is retried.
     epoch: u64,
     /// The latest refresh attempt that failed, and why.
     last_failure: Option<(u64, Error)>,
@@ -448,6 +448,9 @@ impl ApiCall {
                 Step::Wait
             }
             SessionState::PersistPending { current, new } => {
+                // A new attempt: calls that wait for it must get its outcome, not the
+                // failure of the attempt before (recorded under the previous epoch).
+                session.epoch += 1;
                 session.transition(SessionState::Persisting {
                     current,
                     new: new.clone(),

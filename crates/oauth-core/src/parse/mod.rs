@@ -10,21 +10,35 @@
 //! | [`error_response`] | RFC 6749 §5.2 error bodies |
 //! | [`callback`] | the authorization redirect, RFC 6749 §4.1.2 and RFC 9207 |
 //! | [`www_authenticate`] | RFC 6750 §3 challenges |
+//! | [`introspection_response`] | RFC 7662 §2.2 introspection answers |
+//! | [`device_authorization_response`] | RFC 8628 §3.2 device authorization answers |
+//! | [`par_response`] | RFC 9126 §2.2 pushed authorization answers |
+//! | [`metadata`] | RFC 8414 / OpenID Connect discovery documents |
 //!
 //! Tolerance for real providers is opt-in through [`Quirks`], one named switch per
 //! deviation from the RFCs.
 
 mod callback;
+mod device;
 mod error_response;
 pub(crate) mod form;
+mod introspection;
 mod json;
+mod metadata;
+mod par;
 mod token_response;
 mod www_authenticate;
 
 pub(crate) use callback::callback_state;
 pub use callback::{CallbackExpectation, callback};
+pub use device::{
+    DEFAULT_INTERVAL_SECS, DeviceAuthorization, UserCode, device_authorization_response,
+};
 pub use error_response::error_response;
 pub use form::parse_form;
+pub use introspection::{ActiveToken, Introspection, introspection_response};
+pub use metadata::{MetadataKind, ServerMetadata, metadata, well_known_url};
+pub use par::{PushedRequest, par_response};
 pub use token_response::token_response;
 pub use www_authenticate::{
     BearerChallenge, Challenge, bearer_challenge, parse_challenges, www_authenticate,

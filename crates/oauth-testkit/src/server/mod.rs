@@ -15,6 +15,7 @@
 //!
 //! Provider [`ServerQuirks`] and injected [`Fault`]s are switches.
 
+mod endpoints;
 mod quirks;
 
 pub use quirks::{Fault, ServerQuirks};
@@ -118,6 +119,16 @@ pub struct ServerStats {
     pub code_replays: usize,
     /// Requests to the protected resource.
     pub resource_requests: usize,
+    /// Device-code polls at the token endpoint.
+    pub device_polls: usize,
+    /// `slow_down` answers to device-code polls.
+    pub slow_downs: usize,
+    /// Revocation requests.
+    pub revocations: usize,
+    /// Introspection requests.
+    pub introspections: usize,
+    /// Pushed authorization requests accepted.
+    pub pushed_requests: usize,
 }
 
 struct CodeRecord {
@@ -166,6 +177,7 @@ pub struct FakeAuthorizationServer {
     access_tokens: BTreeMap<String, AccessRecord>,
     faults: VecDeque<Fault>,
     stats: ServerStats,
+    pub(super) extra: endpoints::Extra,
 }
 
 impl std::fmt::Debug for FakeAuthorizationServer {
@@ -202,6 +214,7 @@ impl FakeAuthorizationServer {
             access_tokens: BTreeMap::new(),
             faults: VecDeque::new(),
             stats: ServerStats::default(),
+            extra: endpoints::Extra::default(),
         };
         s.set_issuer(DEFAULT_ISSUER);
         s
@@ -214,6 +227,7 @@ impl FakeAuthorizationServer {
         self.issuer = issuer.into();
         self.authorization_endpoint = format!("{base}/authorize");
         self.token_endpoint = format!("{base}/token");
+        self.extra.set_base(base);
     }
 
     /// Moves the protected resource to `base` (a URL prefix ending in `/`).
@@ -320,7 +334,7 @@ impl FakeAuthorizationServer {
         if let Some(r) = c.redirect_uris.first() {
             b = b.redirect_uri(r.clone());
         }
-        Some(b)
+        Some(self.extra.configure(b))
     }
 
     // ── authorization endpoint ─────────────────────────────────────────────────
@@ -348,6 +362,11 @@ impl FakeAuthorizationServer {
                 return Err(AuthorizeError::Malformed);
             }
         }
+        // RFC 9126 §4: a pushed request stands for all parameters but client_id.
+        let params = match self.resolve_pushed(params, now) {
+            Ok(p) => p,
+            Err(p) => p,
+        };
         let client = params
             .get("client_id")
             .and_then(|id| self.clients.get(id))
@@ -360,7 +379,17 @@ impl FakeAuthorizationServer {
         let client_id = client.client_id.clone();
         let state = params.get("state").cloned();
 
-        let error = if params.get("response_type").map(String::as_str) != Some("code") {
+        let error = if params.contains_key("request_uri") {
+            Some((
+                "invalid_request_uri",
+                "unknown, expired or used request_uri",
+            ))
+        } else if self.extra.require_par && !params.contains_key("__pushed") {
+            Some((
+                "invalid_request",
+                "pushed authorization requests are required",
+            ))
+        } else if params.get("response_type").map(String::as_str) != Some("code") {
             Some((
                 "unsupported_response_type",
                 "only response_type=code is supported",
@@ -427,6 +456,9 @@ impl FakeAuthorizationServer {
         if uri.starts_with(&self.resource_base) {
             self.stats.resource_requests += 1;
             return Ok(self.resource(request, now));
+        }
+        if let Some(response) = self.other_endpoint(&uri, request, now) {
+            return Ok(response);
         }
         Ok(plain(
             StatusCode::NOT_FOUND,
@@ -535,6 +567,15 @@ impl FakeAuthorizationServer {
         };
         let mut params: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in form {
+            // RFC 8707 §2: `resource` may be repeated; it is joined with spaces here.
+            if k == "resource" {
+                let joined = match params.get("resource") {
+                    Some(prev) => format!("{prev} {v}"),
+                    None => v,
+                };
+                params.insert(k, joined);
+                continue;
+            }
             if params.insert(k, v).is_some() {
                 return self.error(
                     StatusCode::BAD_REQUEST,
@@ -551,6 +592,8 @@ impl FakeAuthorizationServer {
         match params.get("grant_type").map(String::as_str) {
             Some("authorization_code") => self.redeem_code(&client_id, &params, now),
             Some("refresh_token") => self.refresh(&client_id, &params, now),
+            Some(oauth_core::DEVICE_CODE_GRANT) => self.device_poll(&client_id, &params, now),
+            Some("client_credentials") => self.client_credentials(&client_id, &params, now),
             _ => self.error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
@@ -561,7 +604,7 @@ impl FakeAuthorizationServer {
     }
 
     /// RFC 6749 §2.3: exactly one method, the registered one.
-    fn authenticate_client(
+    pub(super) fn authenticate_client(
         &self,
         request: &http::Request<Vec<u8>>,
         params: &BTreeMap<String, String>,
@@ -792,7 +835,7 @@ impl FakeAuthorizationServer {
         t
     }
 
-    fn revoke_grant(&mut self, grant: usize) {
+    pub(super) fn revoke_grant(&mut self, grant: usize) {
         self.grants[grant].revoked = true;
         for r in self
             .refresh_tokens
@@ -804,7 +847,7 @@ impl FakeAuthorizationServer {
         self.access_tokens.retain(|_, a| a.grant != grant);
     }
 
-    fn token_success(
+    pub(super) fn token_success(
         &mut self,
         grant: usize,
         refresh: Option<String>,
@@ -847,7 +890,7 @@ impl FakeAuthorizationServer {
     }
 
     /// An RFC 6749 §5.2 error, shaped by the quirks.
-    fn error(
+    pub(super) fn error(
         &self,
         status: StatusCode,
         code: &str,
@@ -875,7 +918,11 @@ impl FakeAuthorizationServer {
         r
     }
 
-    fn body(&self, status: StatusCode, fields: Vec<(&str, serde_json::Value)>) -> HttpResponse {
+    pub(super) fn body(
+        &self,
+        status: StatusCode,
+        fields: Vec<(&str, serde_json::Value)>,
+    ) -> HttpResponse {
         if self.quirks.form_encoded_responses {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in &fields {
@@ -952,7 +999,7 @@ impl FakeAuthorizationServer {
     }
 }
 
-fn plain(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
+pub(super) fn plain(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
     let mut r = http::Response::new(body);
     *r.status_mut() = status;
     r.headers_mut()

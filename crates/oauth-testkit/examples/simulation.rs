@@ -3,7 +3,7 @@
 //! Prints each step and the redacted transcript of everything that crossed the
 //! simulated network.
 //!
-//! Run it with `cargo run -p oauth-testkit --example demo`.
+//! Run it with `cargo run -p oauth-testkit --example simulation`.
 
 #![allow(clippy::print_stdout)]
 
