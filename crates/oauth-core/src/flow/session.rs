@@ -361,9 +361,11 @@ impl ApiCall {
                         session.transition(SessionState::PersistPending { current, new });
                         Step::Done(Err(e))
                     }
+                    // The session was given new tokens (`replace_tokens`) meanwhile:
+                    // this save is moot; carry on with what the session holds now.
                     (other, _) => {
                         session.state = other;
-                        Step::Done(Err(Error::Poisoned))
+                        self.acquire(session, now)
                     }
                 }
             }
@@ -479,8 +481,10 @@ impl ApiCall {
             SessionState::NeedsAuthorization(Error::Poisoned),
         );
         let SessionState::Refreshing { current, mut flow } = state else {
+            // The session was given new tokens (`replace_tokens`) while this refresh
+            // ran: its answer is moot; carry on with what the session holds now.
             session.state = state;
-            return Step::Done(Err(Error::Poisoned));
+            return self.acquire(session, now);
         };
         let input = match input {
             CallInput::Response(r) => Input::Response(r),

@@ -407,3 +407,23 @@ fn debug_forms_show_no_tokens() {
         );
     }
 }
+
+#[test]
+fn a_refresh_overtaken_by_replace_tokens_carries_on_with_the_new_tokens() {
+    let mut s = expired_session();
+    let mut a = ApiCall::new(api_request());
+    let _ = a.handle(&mut s, CallInput::Begin, T0);
+    // A new login replaces the tokens while the refresh is out.
+    s.replace_tokens(tokens("fresh-at", Some("fresh-rt"), None));
+    let step = a.handle(
+        &mut s,
+        CallInput::Response(refreshed("stale-at", "stale-rt")),
+        T0,
+    );
+    assert_eq!(
+        sent(&step).1,
+        "Bearer fresh-at",
+        "the stale refresh is dropped, not persisted"
+    );
+    assert_eq!(s.refresh_count(), 0);
+}
