@@ -3,6 +3,7 @@
 
 mod auth_code;
 mod faults;
+mod grants;
 mod invariants;
 mod presets;
 mod quirks;

@@ -217,7 +217,15 @@ impl AuthorizationCodeFlow {
         // RFC 9126 §2: all authorization parameters, authenticated as at the token
         // endpoint, with client_id in the body (oidc-provider requires it even with HTTP
         // Basic); never a request_uri.
-        let push_request = par.map(|par| crate::request::form_request(client, par, &pairs, true));
+        let push_request = par.map(|par| {
+            // `client_id` is added once, with the client authentication.
+            let body: Vec<(&str, &str)> = pairs
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != "client_id")
+                .collect();
+            crate::request::form_request(client, par, &body, true)
+        });
         if push_request.is_none() {
             url.query_pairs_mut().extend_pairs(&pairs);
         }
