@@ -9,6 +9,7 @@
 
 #![allow(clippy::print_stderr)]
 
+mod grants;
 mod provider;
 mod record;
 mod scenarios;

@@ -57,6 +57,8 @@ pub enum Error {
     Transport(TransportFailure),
     /// The access token is expired and there is no refresh token to renew it.
     TokenExpired,
+    /// The session was logged out; a new authorization is needed.
+    LoggedOut,
     /// The driver could not persist a new token set. The new tokens are kept aside
     /// (never handed out unpersisted) and persisting is tried again on the next call.
     PersistFailed(String),
@@ -90,6 +92,7 @@ impl Error {
             Error::PersistFailed(_) => true,
             Error::Config(_)
             | Error::TokenExpired
+            | Error::LoggedOut
             | Error::UnexpectedInput { .. }
             | Error::FlowExpired { .. }
             | Error::Violation(_)
@@ -103,7 +106,10 @@ impl Error {
     pub fn needs_new_authorization(&self) -> bool {
         match self {
             Error::Server(e) => e.code == ErrorCode::InvalidGrant,
-            Error::AuthorizationDenied(_) | Error::FlowExpired { .. } | Error::TokenExpired => true,
+            Error::AuthorizationDenied(_)
+            | Error::FlowExpired { .. }
+            | Error::TokenExpired
+            | Error::LoggedOut => true,
             _ => false,
         }
     }
@@ -168,6 +174,7 @@ impl fmt::Display for Error {
             Error::TokenExpired => f.write_str(
                 "the access token expired and there is no refresh token; authorize again",
             ),
+            Error::LoggedOut => f.write_str("logged out; authorize again"),
             Error::PersistFailed(why) => write!(
                 f,
                 "the new token set could not be saved: {}",

@@ -8,6 +8,8 @@
 //!   responses, no redirects, capped bodies, timeouts — even over a caller's agent.
 //! - [`LoopbackListener`]: the RFC 8252 §7.3 redirect listener on `127.0.0.1`/`[::1]`.
 //! - [`Browser`]: `$BROWSER`, or the platform opener; the URL is always printed.
+//! - [`discover`]: RFC 8414 / OpenID Connect metadata for an issuer, from which a
+//!   registration is built.
 //! - [`call_api`]: a bearer-authenticated request; a 401 `invalid_token` is typed.
 //! - [`AuthorizedClient`]: the core's API session shared by many threads — refresh
 //!   ahead of expiry, one refresh at a time, one replay on `invalid_token`, rotated
@@ -41,6 +43,7 @@
 
 mod api;
 mod browser;
+mod discover;
 mod driver;
 mod loopback;
 mod session;
@@ -49,6 +52,7 @@ mod transport;
 
 pub use api::{ApiError, call_api};
 pub use browser::{Browser, OpenUrl};
+pub use discover::discover;
 pub use driver::{CallbackSource, Error, LoopbackCallback, now, print_user_code, run};
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
 pub use session::AuthorizedClient;

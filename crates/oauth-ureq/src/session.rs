@@ -7,12 +7,12 @@
 //! saved in the [`TokenStore`] before any thread receives its access token.
 
 use crate::api::ApiError;
-use crate::driver::now;
+use crate::driver::{now, run};
 use crate::store::{StoreError, TokenStore};
 use crate::transport::Transport;
 use oauth_core::{
-    ApiCall, CallInput, ClientRegistration, HttpResponse, Session, Step, TokenSet,
-    invalid_token_challenge,
+    ApiCall, CallInput, ClientRegistration, HttpResponse, RevocationFlow, Session, Step, TokenRef,
+    TokenSet, invalid_token_challenge,
 };
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -116,6 +116,50 @@ impl AuthorizedClient {
         Ok(())
     }
 
+    /// Logs out (REV-04): forgets the tokens, revokes the refresh token (or, without
+    /// one, the access token) when the server has a revocation endpoint, and clears the
+    /// store — whatever the revocation's outcome. Later calls fail with
+    /// `oauth_core::Error::LoggedOut`. The first failure is reported.
+    pub fn logout(&self) -> Result<(), ApiError> {
+        let (client, tokens) = {
+            let mut session = self.lock();
+            let client = session.client().clone();
+            (client, session.forget())
+        };
+        self.inner.changed.notify_all();
+        let mut result = Ok(());
+        if let Some(tokens) = &tokens
+            && client.revocation_endpoint().is_some()
+        {
+            let token = match &tokens.refresh_token {
+                Some(rt) => TokenRef::Refresh(rt),
+                None => TokenRef::Access(&tokens.access_token),
+            };
+            result = RevocationFlow::start(&client, token)
+                .map_err(ApiError::Token)
+                .and_then(
+                    |mut flow| match run(&mut flow, &self.inner.transport, None) {
+                        Ok(()) => Ok(()),
+                        Err(crate::driver::Error::Flow(e)) => Err(finish_error(e)),
+                        Err(e) => Err(ApiError::Token(oauth_core::Error::Transport(
+                            oauth_core::TransportFailure::new(
+                                oauth_core::TransportErrorKind::Other,
+                                e.to_string(),
+                            ),
+                        ))),
+                    },
+                );
+        }
+        let cleared = self.inner.store.clear();
+        match (result, cleared) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(ApiError::Token(oauth_core::Error::PersistFailed(
+                e.to_string(),
+            ))),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
     fn run(&self, mut call: ApiCall) -> Result<HttpResponse, ApiError> {
         let inner = &*self.inner;
         let mut session = self.lock();
@@ -172,8 +216,14 @@ fn finish(result: Result<HttpResponse, oauth_core::Error>) -> Result<HttpRespons
             }),
             None => Ok(response),
         },
-        Err(oauth_core::Error::Transport(f)) => Err(ApiError::Transport(f)),
-        Err(oauth_core::Error::Config(c)) => Err(ApiError::Refused(c)),
-        Err(e) => Err(ApiError::Token(e)),
+        Err(e) => Err(finish_error(e)),
+    }
+}
+
+fn finish_error(e: oauth_core::Error) -> ApiError {
+    match e {
+        oauth_core::Error::Transport(f) => ApiError::Transport(f),
+        oauth_core::Error::Config(c) => ApiError::Refused(c),
+        e => ApiError::Token(e),
     }
 }

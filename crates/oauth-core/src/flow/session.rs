@@ -163,6 +163,30 @@ impl Session {
         self.version += 1;
     }
 
+    /// Logs out: the session forgets its tokens (every later call ends with
+    /// [`Error::LoggedOut`]) and returns them, so that the driver can revoke the refresh
+    /// token (RFC 7009 §2.1) and clear its store. A refresh in flight is abandoned.
+    pub fn forget(&mut self) -> Option<TokenSet> {
+        let state = std::mem::replace(
+            &mut self.state,
+            SessionState::NeedsAuthorization(Error::LoggedOut),
+        );
+        self.version += 1;
+        match state {
+            SessionState::Ready(t) | SessionState::Refreshing { current: t, .. } => Some(t),
+            // A set not yet persisted is the newest: its refresh token is the live one.
+            SessionState::Persisting { new, .. } | SessionState::PersistPending { new, .. } => {
+                Some(new)
+            }
+            SessionState::NeedsAuthorization(_) => None,
+        }
+    }
+
+    /// The registration this session refreshes with.
+    pub fn client(&self) -> &ClientRegistration {
+        &self.client
+    }
+
     /// How many refreshes succeeded in this session.
     pub fn refresh_count(&self) -> u64 {
         self.refreshes

@@ -427,3 +427,25 @@ fn a_refresh_overtaken_by_replace_tokens_carries_on_with_the_new_tokens() {
     );
     assert_eq!(s.refresh_count(), 0);
 }
+
+#[test]
+fn forget_returns_the_live_tokens_and_ends_every_later_call() {
+    let mut s = Session::new(&client(), tokens("at", Some("rt"), None));
+    let t = s.forget().expect("tokens");
+    assert_eq!(t.refresh_token, Some(RefreshToken::new("rt")));
+    let mut c = ApiCall::new(api_request());
+    assert!(matches!(
+        c.handle(&mut s, CallInput::Begin, T0),
+        Step::Done(Err(Error::LoggedOut))
+    ));
+    assert!(s.forget().is_none());
+    // During a save, the unsaved newer set is the one whose refresh token is alive.
+    let mut s = expired_session();
+    let mut a = ApiCall::new(api_request());
+    let _ = a.handle(&mut s, CallInput::Begin, T0);
+    let _ = a.handle(&mut s, CallInput::Response(refreshed("at-2", "rt-2")), T0);
+    assert_eq!(
+        s.forget().and_then(|t| t.refresh_token),
+        Some(RefreshToken::new("rt-2"))
+    );
+}
