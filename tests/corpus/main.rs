@@ -63,6 +63,29 @@ fn auth_code_sequence_corpus() {
     );
 }
 
+#[test]
+fn introspection_corpus() {
+    replay("introspection", oauth_testkit::fuzzing::introspection);
+}
+
+#[test]
+fn device_authorization_corpus() {
+    replay(
+        "device_authorization",
+        oauth_testkit::fuzzing::device_authorization,
+    );
+}
+
+#[test]
+fn metadata_corpus() {
+    replay("metadata", oauth_testkit::fuzzing::metadata);
+}
+
+#[test]
+fn par_corpus() {
+    replay("par", oauth_testkit::fuzzing::par);
+}
+
 /// The happy-path seed really reaches tokens: the sequence harness is not vacuous.
 #[test]
 fn happy_sequence_seed_gets_tokens() {

@@ -694,3 +694,95 @@ pub fn auth_code_sequence(data: &[u8]) {
     }
     run_auth_code_ops(seed, confidential, &ops);
 }
+
+/// Introspection responses. Besides never panicking: `Active` only from a 2xx whose
+/// body has `"active": true`, and never for a token past its `exp`.
+pub fn introspection(data: &[u8]) {
+    let (response, options, now) = response_from(data);
+    match parse::introspection_response(&response, now, &options) {
+        Ok(parse::Introspection::Active(t)) => {
+            assert!(response.status().is_success());
+            let v: serde_json::Value =
+                serde_json::from_slice(response.body()).expect("an accepted body is JSON");
+            assert_eq!(v.get("active"), Some(&serde_json::Value::Bool(true)));
+            if let Some(exp) = t.exp {
+                assert!(now < exp, "an expired token reported active");
+            }
+        }
+        Ok(parse::Introspection::Inactive) => assert!(response.status().is_success()),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Device authorization responses. Besides never panicking: a positive interval no
+/// longer than the lifetime, verification URIs that are https (or http on loopback),
+/// and a device code that never shows in `Debug`.
+pub fn device_authorization(data: &[u8]) {
+    let (response, options, now) = response_from(data);
+    match parse::device_authorization_response(&response, now, &options) {
+        Ok(d) => {
+            assert!(response.status().is_success());
+            assert!(d.interval >= 1);
+            assert!(
+                now.saturating_add(d.interval) <= d.user_code.expires_at
+                    || d.user_code.expires_at.as_secs() == u64::MAX
+            );
+            for u in std::iter::once(&d.user_code.verification_uri)
+                .chain(d.user_code.verification_uri_complete.as_ref())
+            {
+                assert!(
+                    u.scheme() == "https"
+                        || (u.scheme() == "http"
+                            && u.host_str().is_some_and(oauth_core::is_loopback_host))
+                );
+            }
+            let shown = format!("{d:?}");
+            assert!(d.device_code.secret().len() < 4 || !shown.contains(d.device_code.secret()));
+        }
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Metadata documents, fetched for `https://as.example`. Besides never panicking: the
+/// issuer is identical, every endpoint is https, and a registration can be derived
+/// (or is refused with a typed error).
+pub fn metadata(data: &[u8]) {
+    const ISSUER: &str = "https://as.example";
+    let (response, options, now) = response_from(data);
+    match parse::metadata(&response, ISSUER, now, &options) {
+        Ok(m) => {
+            assert_eq!(m.issuer, ISSUER);
+            for e in [
+                &m.authorization_endpoint,
+                &m.token_endpoint,
+                &m.revocation_endpoint,
+                &m.introspection_endpoint,
+                &m.device_authorization_endpoint,
+                &m.pushed_authorization_request_endpoint,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                assert!(e.starts_with("https://"), "{e}");
+            }
+            if let Ok(b) = m.registration("app") {
+                let _ = b.redirect_uri("http://127.0.0.1:1/cb").build();
+            }
+        }
+        Err(e) => check_error(&e),
+    }
+}
+
+/// PAR responses. Besides never panicking: a non-empty `request_uri` and a lifetime
+/// that ends after `now`.
+pub fn par(data: &[u8]) {
+    let (response, options, now) = response_from(data);
+    match parse::par_response(&response, now, &options) {
+        Ok(p) => {
+            assert!(response.status().is_success());
+            assert!(!p.request_uri.is_empty());
+            assert!(p.expires_at > now || p.expires_at.as_secs() == u64::MAX);
+        }
+        Err(e) => check_error(&e),
+    }
+}

@@ -126,7 +126,8 @@ pub fn device_authorization_response(
     let verification_uri_complete = take_opt_string(&mut m, "verification_uri_complete")?
         .map(|u| shown_url(&u, "verification_uri_complete"))
         .transpose()?;
-    let as_string = options.quirks.expires_in_as_string;
+    // A form body has only strings: there, a numeric string is simply the number.
+    let as_string = options.quirks.expires_in_as_string || format == BodyFormat::Form;
     let expires_in = seconds(m.remove("expires_in"), "expires_in", as_string)?
         .ok_or(ParseError::new("expires_in", ParseErrorKind::Missing))?;
     let interval = match seconds(m.remove("interval"), "interval", as_string)? {

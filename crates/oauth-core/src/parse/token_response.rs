@@ -102,7 +102,10 @@ pub fn token_response(
             }
             None => return Err(ParseError::new("expires_in", ParseErrorKind::InvalidValue).into()),
         },
-        Some(serde_json::Value::String(s)) if quirks.expires_in_as_string => {
+        // A form body has only strings: there, a numeric string is simply the number.
+        Some(serde_json::Value::String(s))
+            if quirks.expires_in_as_string || format == BodyFormat::Form =>
+        {
             let s = s.trim();
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ParseError::new("expires_in", ParseErrorKind::InvalidValue).into());

@@ -939,3 +939,23 @@ fn error_member_of_wrong_type_is_a_parse_error() {
     // `"error":null` counts as absent.
     assert!(parse(&json(200, &with_member(r#""error":null"#))).is_ok());
 }
+
+#[test]
+fn parse_08_form_bodies_read_numbers_without_the_string_quirk() {
+    // A form body has no numbers, only strings: `expires_in=3600` is the number 3600
+    // whether or not the JSON-string quirk is on.
+    let quirks = Quirks {
+        form_encoded_body: true,
+        ..Quirks::strict()
+    };
+    let r = resp(
+        200,
+        Some("application/x-www-form-urlencoded"),
+        "access_token=abc&token_type=bearer&expires_in=3600",
+    );
+    let t = parse_with(&r, quirks).unwrap();
+    assert_eq!(t.expires_at, Some(NOW.saturating_add(3600)));
+    // In JSON, a string stays a string unless the quirk says otherwise.
+    let j = json(200, r#"{"access_token":"abc","token_type":"Bearer","expires_in":"3600"}"#);
+    assert!(parse_with(&j, quirks).is_err());
+}
