@@ -2,6 +2,7 @@
 //! `PROPTEST_CASES=10000 cargo test -p oauth-tests --test properties`.
 
 mod auth_code_machine;
+mod device_machine;
 mod parsers;
 mod refresh_machine;
 mod secrets;

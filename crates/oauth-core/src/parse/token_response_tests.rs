@@ -956,6 +956,9 @@ fn parse_08_form_bodies_read_numbers_without_the_string_quirk() {
     let t = parse_with(&r, quirks).unwrap();
     assert_eq!(t.expires_at, Some(NOW.saturating_add(3600)));
     // In JSON, a string stays a string unless the quirk says otherwise.
-    let j = json(200, r#"{"access_token":"abc","token_type":"Bearer","expires_in":"3600"}"#);
+    let j = json(
+        200,
+        r#"{"access_token":"abc","token_type":"Bearer","expires_in":"3600"}"#,
+    );
     assert!(parse_with(&j, quirks).is_err());
 }
