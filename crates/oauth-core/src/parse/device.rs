@@ -1,7 +1,7 @@
 //! RFC 8628 §3.2 device authorization responses.
 
-use super::error_response::{error_member, http_error, is_fatal};
-use super::{BodyFormat, ParseOptions, body_format, members, take_opt_string};
+use super::error_response::success_members;
+use super::{BodyFormat, ParseOptions, take_opt_string};
 use crate::client::is_loopback_host;
 use crate::error::{Error, ParseError, ParseErrorKind, Violation};
 use crate::io::HttpResponse;
@@ -86,32 +86,7 @@ pub fn device_authorization_response(
     now: UnixTime,
     options: &ParseOptions,
 ) -> Result<DeviceAuthorization, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(Violation::UnexpectedRedirect(status).into());
-    }
-    let format = body_format(response.headers(), response.body(), &options.quirks);
-    if format == BodyFormat::Other {
-        if !status.is_success() {
-            return Err(http_error(response, now));
-        }
-        return Err(ParseError::new(
-            "body",
-            ParseErrorKind::UnsupportedContentType(String::new()),
-        )
-        .into());
-    }
-    let mut m = match members(response.body(), format, &options.limits) {
-        Ok(m) => m,
-        Err(e) if status.is_success() || is_fatal(&e) => return Err(e.into()),
-        Err(_) => return Err(http_error(response, now)),
-    };
-    if let Some(e) = error_member(&mut m, status, response.headers(), now)? {
-        return Err(Error::Server(e));
-    }
-    if !status.is_success() {
-        return Err(http_error(response, now));
-    }
+    let (mut m, format) = success_members(response, now, options, true)?;
     let required = |v: Option<String>, field: &'static str| {
         v.filter(|s| !s.is_empty())
             .ok_or(ParseError::new(field, ParseErrorKind::Missing))

@@ -49,6 +49,47 @@ pub fn error_response(
     }
 }
 
+/// The members of a successful answer, or the error the answer carries — the common
+/// front half of every parser but the token response's: a redirect is refused
+/// (RFC 9700 §4.12); a body that is not JSON (or, with `allow_form`, a form the quirks
+/// accept) is unreadable; an `error` member on any status is the server's error
+/// (RFC 6749 §5.2); a non-2xx answer without one is [`Error::Http`].
+pub(crate) fn success_members(
+    response: &HttpResponse,
+    now: UnixTime,
+    options: &ParseOptions,
+    allow_form: bool,
+) -> Result<(Members, BodyFormat), Error> {
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(Violation::UnexpectedRedirect(status).into());
+    }
+    let format = body_format(response.headers(), response.body(), &options.quirks);
+    let readable = format == BodyFormat::Json || (allow_form && format == BodyFormat::Form);
+    if !readable {
+        if !status.is_success() {
+            return Err(http_error(response, now));
+        }
+        return Err(ParseError::new(
+            "body",
+            ParseErrorKind::UnsupportedContentType(String::new()),
+        )
+        .into());
+    }
+    let mut m = match members(response.body(), format, &options.limits) {
+        Ok(m) => m,
+        Err(e) if status.is_success() || is_fatal(&e) => return Err(e.into()),
+        Err(_) => return Err(http_error(response, now)),
+    };
+    if let Some(e) = error_member(&mut m, status, response.headers(), now)? {
+        return Err(Error::Server(e));
+    }
+    if !status.is_success() {
+        return Err(http_error(response, now));
+    }
+    Ok((m, format))
+}
+
 /// Parse failures that are reported as such even on an error status: a body that is
 /// too large or has duplicate members is never read further.
 pub(super) fn is_fatal(e: &ParseError) -> bool {

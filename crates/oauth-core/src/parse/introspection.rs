@@ -1,8 +1,8 @@
 //! RFC 7662 §2.2 introspection responses.
 
-use super::error_response::{error_member, http_error, is_fatal};
-use super::{BodyFormat, Members, ParseOptions, body_format, members, take_opt_string};
-use crate::error::{Error, ParseError, ParseErrorKind, Violation};
+use super::error_response::success_members;
+use super::{Members, ParseOptions, take_opt_string};
+use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::io::HttpResponse;
 use crate::scope::Scope;
 use crate::time::UnixTime;
@@ -78,34 +78,7 @@ pub fn introspection_response(
     now: UnixTime,
     options: &ParseOptions,
 ) -> Result<Introspection, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(Violation::UnexpectedRedirect(status).into());
-    }
-    let format = body_format(response.headers(), response.body(), &options.quirks);
-    if format != BodyFormat::Json {
-        if !status.is_success() {
-            return Err(http_error(response, now));
-        }
-        return Err(ParseError::new(
-            "body",
-            ParseErrorKind::UnsupportedContentType(String::new()),
-        )
-        .into());
-    }
-    let mut m = match members(response.body(), format, &options.limits) {
-        Ok(m) => m,
-        Err(e) if status.is_success() || is_fatal(&e) => return Err(e.into()),
-        Err(_) => return Err(http_error(response, now)),
-    };
-    if !status.is_success() {
-        return Err(
-            match error_member(&mut m, status, response.headers(), now)? {
-                Some(e) => Error::Server(e),
-                None => http_error(response, now),
-            },
-        );
-    }
+    let (mut m, _) = success_members(response, now, options, false)?;
     if m.remove("active") != Some(serde_json::Value::Bool(true)) {
         return Ok(Introspection::Inactive);
     }

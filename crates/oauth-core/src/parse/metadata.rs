@@ -1,7 +1,7 @@
 //! Authorization server metadata (RFC 8414) and OpenID Connect discovery documents.
 
-use super::error_response::http_error;
-use super::{BodyFormat, Members, ParseOptions, body_format, members, take_opt_string};
+use super::error_response::success_members;
+use super::{Members, ParseOptions, take_opt_string};
 use crate::client::{ClientRegistration, ClientRegistrationBuilder, is_loopback_host};
 use crate::error::{ConfigError, Error, ParseError, ParseErrorKind, Violation};
 use crate::io::HttpResponse;
@@ -161,22 +161,7 @@ pub fn metadata(
     now: UnixTime,
     options: &ParseOptions,
 ) -> Result<ServerMetadata, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(Violation::UnexpectedRedirect(status).into());
-    }
-    if !status.is_success() {
-        return Err(http_error(response, now));
-    }
-    let format = body_format(response.headers(), response.body(), &options.quirks);
-    if format != BodyFormat::Json {
-        return Err(ParseError::new(
-            "body",
-            ParseErrorKind::UnsupportedContentType(String::new()),
-        )
-        .into());
-    }
-    let mut m = members(response.body(), format, &options.limits)?;
+    let (mut m, _) = success_members(response, now, options, false)?;
     let issuer = take_opt_string(&mut m, "issuer")?
         .ok_or(ParseError::new("issuer", ParseErrorKind::Missing))?;
     if issuer != expected_issuer {

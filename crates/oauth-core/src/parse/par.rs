@@ -1,8 +1,8 @@
 //! RFC 9126 §2.2 pushed authorization responses.
 
-use super::error_response::{error_member, http_error, is_fatal};
-use super::{BodyFormat, ParseOptions, body_format, members, take_opt_string};
-use crate::error::{Error, ParseError, ParseErrorKind, Violation};
+use super::error_response::success_members;
+use super::{ParseOptions, take_opt_string};
+use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::io::HttpResponse;
 use crate::time::UnixTime;
 
@@ -23,32 +23,7 @@ pub fn par_response(
     now: UnixTime,
     options: &ParseOptions,
 ) -> Result<PushedRequest, Error> {
-    let status = response.status();
-    if status.is_redirection() {
-        return Err(Violation::UnexpectedRedirect(status).into());
-    }
-    let format = body_format(response.headers(), response.body(), &options.quirks);
-    if format != BodyFormat::Json {
-        if !status.is_success() {
-            return Err(http_error(response, now));
-        }
-        return Err(ParseError::new(
-            "body",
-            ParseErrorKind::UnsupportedContentType(String::new()),
-        )
-        .into());
-    }
-    let mut m = match members(response.body(), format, &options.limits) {
-        Ok(m) => m,
-        Err(e) if status.is_success() || is_fatal(&e) => return Err(e.into()),
-        Err(_) => return Err(http_error(response, now)),
-    };
-    if let Some(e) = error_member(&mut m, status, response.headers(), now)? {
-        return Err(Error::Server(e));
-    }
-    if !status.is_success() {
-        return Err(http_error(response, now));
-    }
+    let (mut m, _) = success_members(response, now, options, false)?;
     let request_uri = take_opt_string(&mut m, "request_uri")?
         .filter(|s| !s.is_empty())
         .ok_or(ParseError::new("request_uri", ParseErrorKind::Missing))?;
