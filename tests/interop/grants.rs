@@ -75,6 +75,7 @@ fn discovery_lists_every_endpoint_and_configures_a_login() {
     let tokens = run(&mut flow, &transport(&rec), Some(&mut callbacks))
         .expect("login with a discovered registration");
     assert!(tokens.refresh_token.is_some());
+    rec.finish("oidc-provider 9.13.3");
 }
 
 #[test]
@@ -113,6 +114,7 @@ fn client_credentials_with_scope_and_resource() {
     let mut flow = ClientCredentialsFlow::start(&client, params).unwrap();
     let r = server_error(run(&mut flow, &transport(&rec), None).unwrap_err());
     assert_eq!(r.code, ErrorCode::Other("invalid_target".into()));
+    rec.finish("oidc-provider 9.13.3");
 }
 
 /// Approves (or denies) the device code through the provider's test hook as soon as
@@ -177,6 +179,7 @@ fn device_flow_approved_and_denied() {
             (_, other) => panic!("{decision}: {other:?}"),
         }
     }
+    rec.finish("oidc-provider 9.13.3");
 }
 
 #[test]
@@ -244,6 +247,7 @@ fn revocation_and_logout() {
         matches!(api, Err(ApiError::InvalidToken { .. })),
         "the revoked grant's token is dead"
     );
+    rec.finish("oidc-provider 9.13.3");
 }
 
 #[test]
@@ -278,6 +282,7 @@ fn introspection_of_active_and_revoked_tokens() {
         run(&mut flow, &transport(&rec), None).unwrap(),
         Introspection::Inactive
     );
+    rec.finish("oidc-provider 9.13.3");
 }
 
 #[test]
@@ -310,4 +315,5 @@ fn par_required_client_logs_in_through_par_and_is_refused_without() {
             (_, other) => panic!("push={push}: {other:?}"),
         }
     }
+    rec.finish("oidc-provider 9.13.3");
 }

@@ -13,3 +13,5 @@ mod grants;
 mod provider;
 mod record;
 mod scenarios;
+#[path = "../common/vector_expect.rs"]
+mod vector_expect;

@@ -5,7 +5,7 @@
 //! (`code` → `test-code`, `state` → `test-state`, tokens → `test-…`), and what the core
 //! made of each. `tests/scenarios/vectors.rs` replays them with no network.
 
-use oauth_core::parse::{CallbackExpectation, ParseOptions};
+use crate::vector_expect;
 use oauth_core::{
     AuthorizationCodeFlow, HttpResponse, TransportFailure, UnixTime, invalid_token_challenge, parse,
 };
@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 pub(crate) const TEST_CODE: &str = "test-code";
-pub(crate) const TEST_STATE: &str = "test-state";
 
 #[derive(Clone)]
 pub(crate) struct Recorder {
@@ -80,23 +79,7 @@ impl Recorder {
         let mut scrubbed = http::Response::new(body.clone().into_bytes());
         *scrubbed.status_mut() = resp.status();
         *scrubbed.headers_mut() = resp.headers().clone();
-        let expect =
-            match parse::token_response(&scrubbed, UnixTime::EPOCH, &ParseOptions::default()) {
-                Ok(t) => json!({
-                    "tokens": true,
-                    "token_type": t.token_type.as_str(),
-                    "expires_in": t.expires_at.map(UnixTime::as_secs),
-                    "refresh_token": t.refresh_token.is_some(),
-                    "id_token": t.id_token.is_some(),
-                    "scope": t.scope.map(|s| s.to_string()),
-                }),
-                Err(e) => json!({
-                    "tokens": false,
-                    "error": e.error_response().map(|r| r.code.as_str().to_owned()),
-                    "needs_new_authorization": e.needs_new_authorization(),
-                    "retryable": e.is_retryable(),
-                }),
-            };
+        let expect = vector_expect::token_response(&scrubbed);
         self.push(json!({
             "kind": "token_response",
             "grant_type": grant_type,
@@ -123,27 +106,14 @@ impl Recorder {
             .map(|(k, v)| {
                 let v = match k.as_ref() {
                     "code" => TEST_CODE.to_owned(),
-                    "state" => TEST_STATE.to_owned(),
+                    "state" => vector_expect::TEST_STATE.to_owned(),
                     _ => v.into_owned(),
                 };
                 (k.into_owned(), v)
             })
             .collect();
         scrubbed.query_pairs_mut().clear().extend_pairs(pairs);
-        let mut redirect = scrubbed.clone();
-        redirect.set_query(None);
-        let expected = CallbackExpectation {
-            state: TEST_STATE,
-            redirect_uri: &redirect,
-            issuer: Some(&self.issuer),
-            require_issuer: true,
-        };
-        let expect = match parse::callback(&scrubbed, &expected) {
-            Ok(code) => json!({ "code": code.secret() }),
-            Err(e) => {
-                json!({ "error": e.error_response().map(|r| r.code.as_str().to_owned()), "display": e.to_string() })
-            }
-        };
+        let expect = vector_expect::callback(&scrubbed, &self.issuer);
         self.push(json!({ "kind": "callback", "url": scrubbed.as_str(), "expect": expect }));
     }
 

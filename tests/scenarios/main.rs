@@ -9,6 +9,8 @@ mod presets;
 mod quirks;
 mod refresh;
 mod session;
+#[path = "../common/vector_expect.rs"]
+mod vector_expect;
 mod vectors;
 
 use oauth_core::ClientRegistration;

@@ -4,12 +4,9 @@
 //! server sent is fed to the pure core again, with no network and no Node.js, and must
 //! be classified as it was when recorded.
 
-use oauth_core::parse::{CallbackExpectation, ParseOptions};
-use oauth_core::{UnixTime, invalid_token_challenge, parse};
+use oauth_core::invalid_token_challenge;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-
-const TEST_STATE: &str = "test-state";
 
 fn vector_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
@@ -44,20 +41,7 @@ fn response(step: &Value, body: &str) -> http::Response<Vec<u8>> {
 
 fn replay_callback(step: &Value, issuer: &str) -> Value {
     let url = url::Url::parse(step["url"].as_str().unwrap()).unwrap();
-    let mut redirect = url.clone();
-    redirect.set_query(None);
-    let expected = CallbackExpectation {
-        state: TEST_STATE,
-        redirect_uri: &redirect,
-        issuer: Some(issuer),
-        require_issuer: true,
-    };
-    match parse::callback(&url, &expected) {
-        Ok(code) => json!({ "code": code.secret() }),
-        Err(e) => {
-            json!({ "error": e.error_response().map(|r| r.code.as_str().to_owned()), "display": e.to_string() })
-        }
-    }
+    crate::vector_expect::callback(&url, issuer)
 }
 
 fn replay_token_response(step: &Value) -> Value {
@@ -74,26 +58,7 @@ fn replay_token_response(step: &Value) -> Value {
             }
         }
     }
-    match parse::token_response(
-        &response(step, body),
-        UnixTime::EPOCH,
-        &ParseOptions::default(),
-    ) {
-        Ok(t) => json!({
-            "tokens": true,
-            "token_type": t.token_type.as_str(),
-            "expires_in": t.expires_at.map(UnixTime::as_secs),
-            "refresh_token": t.refresh_token.is_some(),
-            "id_token": t.id_token.is_some(),
-            "scope": t.scope.map(|s| s.to_string()),
-        }),
-        Err(e) => json!({
-            "tokens": false,
-            "error": e.error_response().map(|r| r.code.as_str().to_owned()),
-            "needs_new_authorization": e.needs_new_authorization(),
-            "retryable": e.is_retryable(),
-        }),
-    }
+    crate::vector_expect::token_response(&response(step, body))
 }
 
 #[test]
