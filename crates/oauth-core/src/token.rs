@@ -119,6 +119,17 @@ impl TokenSet {
         set
     }
 
+    /// Whether the access token should be renewed at `now`: it is expired, or will be
+    /// within `skew_secs` — where the margin never exceeds half the token's lifetime, so
+    /// that a token that lives less than the margin is still used for a while instead of
+    /// being refreshed again and again.
+    pub fn needs_refresh(&self, now: UnixTime, skew_secs: u64) -> bool {
+        let lifetime = self
+            .expires_at
+            .map_or(u64::MAX, |exp| self.received_at.secs_until(exp));
+        self.is_expired(now, skew_secs.min(lifetime / 2))
+    }
+
     /// Whether the access token is expired at `now`, or will be within `skew_secs`.
     /// An unknown expiry counts as not expired.
     pub fn is_expired(&self, now: UnixTime, skew_secs: u64) -> bool {
@@ -199,6 +210,22 @@ mod tests {
         assert!(!set.is_expired(UnixTime::from_secs(4000), 30));
         assert!(set.is_expired(UnixTime::from_secs(4570), 30));
         assert!(set.is_expired(UnixTime::from_secs(5000), 0));
+    }
+
+    #[test]
+    fn rt_06_the_refresh_margin_is_at_most_half_the_lifetime() {
+        // Received at 1000, lives 3600 s: refreshed from 30 s before expiry.
+        let set = TokenSet::from_response(response(None, None), None, UnixTime::from_secs(1000));
+        assert!(!set.needs_refresh(UnixTime::from_secs(4569), 30));
+        assert!(set.needs_refresh(UnixTime::from_secs(4570), 30));
+        // Lives 2 s: a 30 s margin would make it stale at birth; it is used for 1 s.
+        let mut short = set.clone();
+        short.expires_at = Some(UnixTime::from_secs(1002));
+        assert!(!short.needs_refresh(UnixTime::from_secs(1000), 30));
+        assert!(short.needs_refresh(UnixTime::from_secs(1001), 30));
+        // Unknown expiry: never.
+        short.expires_at = None;
+        assert!(!short.needs_refresh(UnixTime::from_secs(u64::MAX), 30));
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl Session {
 
     /// Whether `tokens` of the current generation can be used at `now` without a refresh.
     fn usable(&self, tokens: &TokenSet, now: UnixTime, skew: u64) -> bool {
-        self.rejected != Some(self.generation) && !tokens.is_expired(now, skew)
+        self.rejected != Some(self.generation) && !tokens.needs_refresh(now, skew)
     }
 
     /// Starts a refresh of `current` and returns its request.
@@ -301,6 +301,9 @@ pub struct ApiCall {
     request: http::Request<Vec<u8>>,
     replayable: bool,
     replayed: bool,
+    /// This call has driven a refresh: it refreshes no more (a server whose tokens are
+    /// stale at birth gets them used rather than refreshed forever).
+    refreshed: bool,
     state: CallState,
 }
 
@@ -328,6 +331,7 @@ impl ApiCall {
             request,
             replayable: true,
             replayed: false,
+            refreshed: false,
             state: CallState::Start,
         }
     }
@@ -439,7 +443,10 @@ impl ApiCall {
                 Step::Done(Err(e))
             }
             SessionState::Ready(tokens) => {
-                if session.usable(&tokens, now, session.skew_secs) {
+                // A call refreshes at most once; after that it uses what it has, unless
+                // the resource rejected that very token (then the 401 is the answer).
+                let settled = self.refreshed && session.rejected != Some(session.generation);
+                if settled || session.usable(&tokens, now, session.skew_secs) {
                     let step = self.send_with(&tokens, session.generation);
                     session.state = SessionState::Ready(tokens);
                     return step;
@@ -450,9 +457,16 @@ impl ApiCall {
                     session.transition(SessionState::NeedsAuthorization(e.clone()));
                     return Step::Done(Err(e));
                 }
+                if self.refreshed {
+                    // Refreshed once already and the new token was rejected too.
+                    let e = Error::TokenExpired;
+                    session.state = SessionState::Ready(tokens);
+                    return Step::Done(Err(e));
+                }
                 match session.begin_refresh(tokens) {
                     Ok(request) => {
                         self.state = CallState::Refreshing;
+                        self.refreshed = true;
                         Step::Send(request)
                     }
                     Err(e) => Step::Done(Err(e)),

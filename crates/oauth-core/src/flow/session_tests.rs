@@ -206,10 +206,9 @@ fn rt_03_a_failed_refresh_is_reported_to_every_waiter() {
 #[test]
 fn a_still_valid_token_is_used_while_its_successor_is_fetched() {
     // 20 s left, skew 30: due for refresh, but not expired.
-    let mut s = Session::new(
-        &client(),
-        tokens("at-1", Some("rt"), Some(T0.saturating_add(20))),
-    );
+    let mut t = tokens("at-1", Some("rt"), Some(T0.saturating_add(20)));
+    t.received_at = T0.saturating_sub(3600); // a one-hour token with 20 s left
+    let mut s = Session::new(&client(), t);
     let mut a = ApiCall::new(api_request());
     assert_eq!(
         sent(&a.handle(&mut s, CallInput::Begin, T0)).0,
@@ -448,4 +447,38 @@ fn forget_returns_the_live_tokens_and_ends_every_later_call() {
         s.forget().and_then(|t| t.refresh_token),
         Some(RefreshToken::new("rt-2"))
     );
+}
+
+#[test]
+fn tokens_shorter_lived_than_the_margin_are_used_not_refreshed_forever() {
+    // The server issues 2-second tokens; the margin is 30 s. A fresh token is used (for
+    // the first half of its life), and a call never refreshes twice.
+    let mut t = tokens("at-1", Some("rt-1"), Some(T0.saturating_add(2)));
+    t.received_at = T0;
+    let mut s = Session::new(&client(), t);
+    let mut a = ApiCall::new(api_request());
+    assert_eq!(
+        sent(&a.handle(&mut s, CallInput::Begin, T0)).1,
+        "Bearer at-1"
+    );
+    // One second later it is due; the refreshed one is used even though a server
+    // issuing stale tokens makes it "due" at once.
+    let later = T0.saturating_add(1);
+    let mut b = ApiCall::new(api_request());
+    assert_eq!(
+        sent(&b.handle(&mut s, CallInput::Begin, later)).0,
+        "https://as.example/token"
+    );
+    let stale = json(
+        200,
+        r#"{"access_token":"at-2","token_type":"Bearer","expires_in":0,"refresh_token":"rt-2"}"#,
+    );
+    let Step::Persist(_) = b.handle(&mut s, CallInput::Response(stale), later) else {
+        panic!()
+    };
+    assert_eq!(
+        sent(&b.handle(&mut s, CallInput::Persisted(Ok(())), later)).1,
+        "Bearer at-2"
+    );
+    assert_eq!(s.refresh_count(), 1);
 }
