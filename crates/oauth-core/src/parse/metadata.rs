@@ -109,18 +109,20 @@ fn endpoint(
     let Some(value) = take_opt_string(m, field)? else {
         return Ok(None);
     };
-    let ok = Url::parse(&value).is_ok_and(|u| {
-        u.fragment().is_none()
-            && u.host().is_some()
-            && (u.scheme() == "https"
-                || (u.scheme() == "http"
-                    && loopback_issuer
-                    && u.host_str().is_some_and(is_loopback_host)))
-    });
-    if !ok {
-        return Err(Violation::InsecureMetadataEndpoint(field).into());
+    // What was checked is what is used: the URL in its parsed, normalised form.
+    match Url::parse(&value) {
+        Ok(u)
+            if u.fragment().is_none()
+                && u.host().is_some()
+                && (u.scheme() == "https"
+                    || (u.scheme() == "http"
+                        && loopback_issuer
+                        && u.host_str().is_some_and(is_loopback_host))) =>
+        {
+            Ok(Some(u.to_string()))
+        }
+        _ => Err(Violation::InsecureMetadataEndpoint(field).into()),
     }
-    Ok(Some(value))
 }
 
 fn string_list(m: &mut Members, field: &'static str) -> Result<Option<Vec<String>>, ParseError> {
