@@ -10,6 +10,8 @@
 #![allow(clippy::print_stderr)]
 
 mod grants;
+#[path = "../common/oidc_provider.rs"]
+mod oidc_provider;
 mod provider;
 mod record;
 mod scenarios;
