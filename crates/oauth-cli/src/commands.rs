@@ -358,15 +358,19 @@ fn client_credentials_grant(
 }
 
 /// A token set that is valid for at least [`SKEW_SECS`]: refreshed (or, for client
-/// credentials, granted again) and saved first when needed.
-fn fresh(
-    name: &str,
-    out: Output,
-) -> Result<(Profile, oauth_core::ClientRegistration, FileStore, TokenSet), CliError> {
-    let (profile, client, store, tokens) = load(name)?;
+/// credentials, granted again) and saved first when needed. The client secret is read
+/// only when a refresh is needed.
+fn fresh(name: &str, out: Output) -> Result<TokenSet, CliError> {
+    let profile = Profile::load(name)?;
+    let store = Profile::store(name)?;
+    let tokens = store
+        .load()
+        .map_err(|e| CliError::local(e.to_string()))?
+        .ok_or_else(|| CliError::auth(format!("profile {name} has no tokens: log in again")))?;
     if !tokens.needs_refresh(now(), SKEW_SECS) {
-        return Ok((profile, client, store, tokens));
+        return Ok(tokens);
     }
+    let client = profile.registration(None)?;
     let renewed = if tokens.refresh_token.is_some() {
         let mut flow = RefreshFlow::start(&client, &tokens, None)
             .map_err(|e| CliError::from_core("refresh", &e))?;
@@ -383,11 +387,11 @@ fn fresh(
     store
         .save(&renewed)
         .map_err(|e| CliError::local(format!("saving the refreshed tokens failed: {e}")))?;
-    Ok((profile, client, store, renewed))
+    Ok(renewed)
 }
 
 pub(crate) fn token(name: &str, out: Output) -> Result<ExitCode, CliError> {
-    let (_, _, _, tokens) = fresh(name, out)?;
+    let tokens = fresh(name, out)?;
     if out.json {
         println!(
             "{}",

@@ -11,7 +11,7 @@
 //! | 6 | `oauth curl`: the API answered with a non-2xx status |
 
 use oauth_core::{ErrorCode, redact};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,36 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Whatever reached the message, it is shown sanitised: no control characters,
-        // token-like runs masked.
-        f.write_str(&redact::sanitize(&self.message, 2000))
+        // token-like runs masked. The paths of our own files are exempt from the
+        // masking (not from the escaping): they hold no secret, the user needs them to
+        // find the file ("move it away to start over"), and a path that mixes letters
+        // and digits (`/home/bob2/…`, `/Users/Alice/Library/…`) looks token-like.
+        let dir = crate::config::config_dir()
+            .ok()
+            .filter(|d| d.is_absolute() && d.as_os_str().len() > 1)
+            .map(|d| d.display().to_string());
+        let Some(dir) = dir else {
+            return f.write_str(&redact::sanitize(&self.message, 2000));
+        };
+        let mut rest = self.message.as_str();
+        while let Some(i) = rest.find(&dir) {
+            f.write_str(&redact::sanitize(&rest[..i], 2000))?;
+            // The path runs to the next `:` or whitespace (profile names have neither).
+            let tail = &rest[i + dir.len()..];
+            let end = tail
+                .find(|c: char| c == ':' || c.is_whitespace())
+                .unwrap_or(tail.len());
+            for c in rest[i..i + dir.len() + end].chars() {
+                if c.is_control()
+                    || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                {
+                    write!(f, "{}", c.escape_unicode())?;
+                } else {
+                    f.write_char(c)?;
+                }
+            }
+            rest = &tail[end..];
+        }
+        f.write_str(&redact::sanitize(rest, 2000))
     }
 }

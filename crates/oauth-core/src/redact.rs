@@ -73,7 +73,12 @@ fn is_sensitive_header(name: &str) -> bool {
 /// and digits)
 /// are masked.
 pub fn sanitize(text: &str, max: usize) -> String {
-    let masked = mask_token_like(text);
+    escape_and_cap(&mask_token_like(text), max)
+}
+
+/// [`sanitize`] without the masking, for text whose secrets were already redacted by
+/// structure (JSON members, form parameters).
+fn escape_and_cap(masked: &str, max: usize) -> String {
     let mut out = String::with_capacity(masked.len().min(max + 8));
     // `shown` counts output characters, escapes included, so the cap holds for any input.
     let mut shown = 0;
@@ -140,12 +145,12 @@ fn mask_token_like(text: &str) -> String {
 /// The start of a body as safe text: at most `max` bytes, lossy UTF-8, sanitised,
 /// with sensitive members of a JSON or form body redacted.
 pub fn body_snippet(body: &[u8], max: usize) -> String {
-    let redacted = redact_body(body);
-    sanitize(&redacted, max)
+    escape_and_cap(&redact_body(body), max)
 }
 
-/// Renders a body with sensitive values redacted: JSON objects (recursively), form
-/// bodies, or, for anything else, text with token-like runs masked.
+/// Renders a body with sensitive values redacted: JSON objects (recursively: sensitive
+/// members replaced, other strings masked unless they are URLs), form bodies, or, for
+/// anything else, text with token-like runs masked.
 fn redact_body(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
@@ -178,6 +183,14 @@ fn redact_json(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        // An unknown member may still carry a secret: mask token-like text, but leave
+        // URLs (endpoints, issuers) readable.
+        serde_json::Value::String(text) if Url::parse(text).is_err() => {
+            let masked = mask_token_like(text);
+            if masked != *text {
+                *text = masked;
+            }
+        }
         _ => {}
     }
 }
@@ -244,7 +257,7 @@ fn write_body(f: &mut fmt::Formatter<'_>, body: &[u8]) -> fmt::Result {
         return Ok(());
     }
     writeln!(f)?;
-    write!(f, "{}", sanitize(&redact_body(body), 4096))
+    write!(f, "{}", escape_and_cap(&redact_body(body), 4096))
 }
 
 /// A redacted, multi-line rendering of a request: request line, headers, body.
@@ -355,6 +368,26 @@ mod tests {
         let nuls = sanitize(&"\0".repeat(1000), 64);
         assert!(nuls.chars().count() <= 65, "{}", nuls.chars().count());
         assert!(nuls.starts_with("\\u{0}"));
+    }
+
+    #[test]
+    fn urls_in_bodies_stay_readable_and_unknown_secrets_are_masked() {
+        let resp = http::Response::builder()
+            .status(200)
+            .body(
+                br#"{"device_authorization_endpoint":"http://127.0.0.1:36005/device_authorization","x_secret":"Zk9qL3mN8pQ2rS5tU7vW1xY4zA6bC0dE"}"#
+                    .to_vec(),
+            )
+            .unwrap();
+        let shown = response(&resp).to_string();
+        assert!(
+            shown.contains("http://127.0.0.1:36005/device_authorization"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("Zk9qL3mN8pQ2rS5tU7vW1xY4zA6bC0dE"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -1,0 +1,1213 @@
+//! End-to-end tests of the `oauth` binary against the testkit's fake authorization
+//! server ([`HttpServer`]) over real HTTP on loopback.
+//!
+//! Every test has its own configuration directory (`OAUTH_CONFIG_DIR`) and its own
+//! server, runs the binary as a child process (with a 60 s watchdog), and checks every
+//! output it saw for secrets: refresh tokens, client secrets, authorization and device
+//! codes, and access tokens (except on the stdout of `oauth token`, whose job it is).
+//! Logins use the binary's hidden `headless-browser` subcommand as `$BROWSER`.
+
+#![allow(clippy::print_stderr)]
+
+use oauth_core::UnixTime;
+use oauth_testkit::{AuthMethod, Decision, FakeAuthorizationServer, HttpServer, RegisteredClient};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+const OAUTH: &str = env!("CARGO_BIN_EXE_oauth");
+/// The longest any one command may run before the watchdog kills it.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+// ── running the binary ──────────────────────────────────────────────────────────
+
+/// What one command did.
+#[derive(Clone, Debug)]
+struct Run {
+    args: Vec<String>,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.code.unwrap_or(-1)
+    }
+
+    #[track_caller]
+    fn expect(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "`oauth {}` exited {:?}, expected {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn ok(&self) -> &Self {
+        self.expect(0)
+    }
+
+    /// Whether this was `oauth … token …` (whose stdout is the access token).
+    fn is_token_command(&self) -> bool {
+        self.args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str)
+            == Some("token")
+    }
+}
+
+/// A child `oauth` process whose stderr is read line by line as it runs.
+struct Running {
+    args: Vec<String>,
+    child: Child,
+    stdout: Option<JoinHandle<String>>,
+    lines: mpsc::Receiver<String>,
+    stderr: Option<JoinHandle<()>>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    /// The next stderr line, waiting at most `timeout`.
+    fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
+    /// Waits for the exit (killing the child after `timeout`) and collects the output.
+    fn wait(mut self, timeout: Duration) -> Run {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if let Some(h) = self.stderr.take() {
+            let _ = h.join();
+        }
+        self.seen.extend(self.lines.try_iter());
+        let run = Run {
+            args: self.args.clone(),
+            code: status.and_then(|s| s.code()),
+            stdout,
+            stderr: self.seen.concat(),
+        };
+        assert!(
+            status.is_some(),
+            "`oauth {}` did not finish within {timeout:?}\n--- stdout\n{}\n--- stderr\n{}",
+            run.args.join(" "),
+            run.stdout,
+            run.stderr
+        );
+        run
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Only reached with a live child when a test failed half-way.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ── one test's world ────────────────────────────────────────────────────────────
+
+static DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A configuration directory, the environment of the children, and every output seen.
+struct Cli {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    runs: Vec<Run>,
+    /// Values that must never be printed.
+    secrets: Vec<String>,
+    /// Access tokens: printed only by `oauth token`.
+    access_tokens: Vec<String>,
+}
+
+impl Cli {
+    fn new(name: &str) -> Cli {
+        let dir = std::env::temp_dir().join(format!(
+            "oauth-cli-test-{name}-{}-{}",
+            std::process::id(),
+            DIRS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the configuration directory");
+        Cli {
+            dir,
+            env: vec![("BROWSER".into(), format!("{OAUTH} headless-browser"))],
+            runs: Vec::new(),
+            secrets: Vec::new(),
+            access_tokens: Vec::new(),
+        }
+    }
+
+    /// A client secret: never to be printed, neither raw nor as a Basic credential.
+    fn secret(&mut self, client_id: &str, secret: &str) {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        self.secrets.push(secret.to_owned());
+        self.secrets.push(enc(secret));
+        self.secrets.push(base64(
+            format!("{}:{}", enc(client_id), enc(secret)).as_bytes(),
+        ));
+    }
+
+    fn tokens_path(&self, profile: &str) -> PathBuf {
+        self.dir.join("tokens").join(format!("{profile}.json"))
+    }
+
+    fn profile_path(&self, profile: &str) -> PathBuf {
+        self.dir.join("profiles").join(format!("{profile}.json"))
+    }
+
+    /// The stored token set of `profile` (the `tokens` member of the file).
+    fn stored(&self, profile: &str) -> serde_json::Value {
+        let bytes = std::fs::read(self.tokens_path(profile)).expect("the tokens file");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("tokens file is JSON");
+        assert_eq!(v["format"], "oauth-sansio/token-set");
+        v["tokens"].clone()
+    }
+
+    fn stored_refresh(&self, profile: &str) -> String {
+        self.stored(profile)["refresh_token"]
+            .as_str()
+            .expect("a refresh token")
+            .to_owned()
+    }
+
+    fn stored_access(&self, profile: &str) -> String {
+        self.stored(profile)["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    /// Learns the tokens now on disk (every profile), so that later and earlier
+    /// outputs are checked against them.
+    fn learn_tokens(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("tokens")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(bytes) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                continue;
+            };
+            let t = &v["tokens"];
+            let learn = |list: &mut Vec<String>, member: &str| {
+                if let Some(s) = t[member].as_str()
+                    && !list.iter().any(|x| x == s)
+                {
+                    list.push(s.to_owned());
+                }
+            };
+            learn(&mut self.secrets, "refresh_token");
+            learn(&mut self.access_tokens, "access_token");
+        }
+    }
+
+    fn spawn_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Running {
+        let mut cmd = Command::new(OAUTH);
+        cmd.args(args)
+            .env("OAUTH_CONFIG_DIR", &self.dir)
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start oauth");
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = out.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+        let err = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        let stderr = std::thread::spawn(move || {
+            let mut r = BufReader::new(err);
+            loop {
+                let mut line = Vec::new();
+                match r.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx
+                            .send(String::from_utf8_lossy(&line).into_owned())
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Running {
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            child,
+            stdout: Some(stdout),
+            lines,
+            stderr: Some(stderr),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Records a finished run and checks it for secrets.
+    fn record(&mut self, run: Run) -> Run {
+        self.learn_tokens();
+        self.check(&run);
+        self.runs.push(run.clone());
+        run
+    }
+
+    fn run_with(&mut self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let run = self.spawn_with(args, extra_env).wait(TIMEOUT);
+        self.record(run)
+    }
+
+    fn run(&mut self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Fails when `run` shows a secret.
+    #[track_caller]
+    fn check(&self, run: &Run) {
+        let cmd = format!("oauth {}", run.args.join(" "));
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            for s in &self.secrets {
+                assert!(
+                    !text.contains(s.as_str()),
+                    "`{cmd}` printed a secret on {stream}:\n{text}"
+                );
+            }
+            let token_stdout = stream == "stdout" && run.is_token_command();
+            if !token_stdout {
+                for at in &self.access_tokens {
+                    assert!(
+                        !text.contains(at.as_str()),
+                        "`{cmd}` printed an access token on {stream}:\n{text}"
+                    );
+                }
+            }
+            // The fake server's secrets have known shapes: a prefix and 32 base64url
+            // characters (24 random bytes).
+            let mut shapes = vec!["code_", "rt_", "dc_"];
+            if !token_stdout {
+                shapes.push("at_");
+            }
+            for prefix in shapes {
+                if let Some(found) = token_shaped(text, prefix) {
+                    panic!("`{cmd}` printed {found:?} on {stream}:\n{text}");
+                }
+            }
+            for param in ["code", "code_verifier", "refresh_token", "device_code"] {
+                if let Some(value) = unredacted_param(text, param) {
+                    panic!("`{cmd}` printed {param}={value} on {stream}:\n{text}");
+                }
+            }
+        }
+        // With -v, every Authorization header is shown redacted.
+        for line in run.stderr.lines() {
+            let l = line
+                .trim_start_matches(['>', '<', ' '])
+                .to_ascii_lowercase();
+            if l.starts_with("authorization:") {
+                assert!(
+                    line.trim_end().ends_with("<redacted>"),
+                    "`{cmd}` logged an Authorization header unredacted: {line}"
+                );
+            }
+        }
+    }
+
+    /// Checks every output of the test once more against every secret learned since,
+    /// and that the profiles never hold a secret.
+    fn finish(mut self) {
+        self.learn_tokens();
+        for run in &self.runs {
+            self.check(run);
+        }
+        if let Ok(entries) = std::fs::read_dir(self.dir.join("profiles")) {
+            for e in entries.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                for s in self.secrets.iter().chain(&self.access_tokens) {
+                    assert!(
+                        !text.contains(s.as_str()),
+                        "{} holds a secret",
+                        e.path().display()
+                    );
+                }
+            }
+        }
+        self.runs.clear();
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// `prefix` followed by 32 or more base64url characters, not inside a longer word.
+fn token_shaped(text: &str, prefix: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(prefix) {
+        let start = from + pos;
+        let end = start + prefix.len();
+        let run = bytes[end..].iter().take_while(|b| is_b64url(**b)).count();
+        if (start == 0 || !is_b64url(bytes[start - 1])) && run >= 32 {
+            return Some(text[start..end + run].to_owned());
+        }
+        from = end;
+    }
+    None
+}
+
+/// A `name=value` (not `other_name=`) whose value is neither empty nor redacted.
+fn unredacted_param(text: &str, name: &str) -> Option<String> {
+    let needle = format!("{name}=");
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(&needle) {
+        let start = from + pos;
+        let value_start = start + needle.len();
+        from = value_start;
+        if start > 0 && is_b64url(bytes[start - 1]) {
+            continue;
+        }
+        let value: String = text[value_start..]
+            .chars()
+            .take_while(|c| !matches!(c, '&' | ' ' | '\n' | '"' | '\''))
+            .collect();
+        let ok = value.is_empty()
+            || value.starts_with("<redacted>")
+            || value.to_ascii_lowercase().starts_with("%3credacted%3e");
+        if !ok {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Standard base64 with padding (for the Basic credential a leak would show).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+// ── the server side ─────────────────────────────────────────────────────────────
+
+/// A port that was free a moment ago (for `--redirect-port`, since the fake server
+/// compares redirect URIs exactly).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+fn callback(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/callback")
+}
+
+fn server(seed: u64) -> HttpServer {
+    HttpServer::start(FakeAuthorizationServer::new(seed)).expect("start the fake server")
+}
+
+fn wall_clock() -> UnixTime {
+    UnixTime::from_system_time(SystemTime::now())
+}
+
+/// A plain `GET` with a bearer token, as `curl -H "Authorization: Bearer $(oauth token)"`
+/// would do; returns the status.
+fn get_with_bearer(url: &str, token: &str) -> u16 {
+    let u = url::Url::parse(url).expect("URL");
+    let authority = &u[url::Position::BeforeHost..url::Position::AfterPort];
+    let mut s = TcpStream::connect(authority).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        s,
+        "GET {} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        u.path()
+    )
+    .expect("write");
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn login_args<'a>(server_args: &'a [&'a str], port: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["login"];
+    args.extend_from_slice(server_args);
+    args.extend_from_slice(&["--redirect-port", port]);
+    args
+}
+
+// ── the tests ───────────────────────────────────────────────────────────────────
+
+/// Login by discovery and by explicit endpoints; `token`, `curl` and `profiles`.
+#[test]
+fn login_token_curl_profiles() {
+    let server = server(1);
+    let issuer = server.issuer();
+    let (p1, p2) = (free_port(), free_port());
+    server.with(|s| {
+        let mut c = RegisteredClient::public("cli-app", &callback(p1));
+        c.redirect_uris.push(callback(p2));
+        s.register(c);
+    });
+    let mut cli = Cli::new("login");
+
+    // Discovery.
+    let (port1, port2) = (p1.to_string(), p2.to_string());
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "profile api:read",
+    ];
+    let login = cli.run(&login_args(&server_args, &port1));
+    login.ok();
+    assert!(
+        login.stderr.contains("Logged in (profile default"),
+        "{}",
+        login.stderr
+    );
+    assert!(
+        login.stdout.is_empty(),
+        "login printed on stdout: {}",
+        login.stdout
+    );
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.profile_path("default")).unwrap()).unwrap();
+    assert_eq!(profile["issuer"], issuer.as_str());
+    assert_eq!(profile["token_endpoint"], format!("{issuer}/token"));
+    assert_eq!(profile["revocation_endpoint"], format!("{issuer}/revoke"));
+    assert_eq!(profile["auth_method"], "none");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for p in [cli.profile_path("default"), cli.tokens_path("default")] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+    }
+
+    // `oauth token`: one line, the stored access token, nothing on stderr.
+    let token = cli.run(&["token"]);
+    token.ok();
+    let access = cli.stored_access("default");
+    assert_eq!(token.stdout, format!("{access}\n"));
+    assert!(token.stderr.is_empty(), "stderr: {}", token.stderr);
+    assert_eq!(get_with_bearer(&server.resource_url("/me"), &access), 200);
+
+    // `oauth curl`: the API body on stdout.
+    let me = server.resource_url("/me");
+    let curl = cli.run(&["curl", &me]);
+    curl.ok();
+    let body: serde_json::Value = serde_json::from_str(&curl.stdout).expect("JSON body");
+    assert_eq!(body["client_id"], "cli-app");
+    assert_eq!(body["path"], "/api/me");
+    assert_eq!(body["method"], "GET");
+    assert_eq!(body["scope"], "profile api:read");
+
+    // POST with -d and a header.
+    let post = cli.run(&["curl", "-d", "a=1", "-H", "X-Test: yes", &me]);
+    post.ok();
+    let body: serde_json::Value = serde_json::from_str(&post.stdout).expect("JSON body");
+    assert_eq!(body["method"], "POST");
+
+    // Explicit endpoints, another profile.
+    let auth_url = format!("{issuer}/authorize");
+    let token_url = format!("{issuer}/token");
+    let server_args = [
+        "--profile",
+        "manual",
+        "--auth-url",
+        &auth_url,
+        "--token-url",
+        &token_url,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+    let mut args = login_args(&server_args, &port2);
+    args.insert(0, "--json");
+    let login = cli.run(&args);
+    login.ok();
+    let report: serde_json::Value = serde_json::from_str(&login.stdout).expect("--json login");
+    assert_eq!(report["profile"], "manual");
+    assert_eq!(report["refresh_token"], true);
+    assert_eq!(report["scope"], "api:read");
+    let manual = cli.run(&["token", "--profile", "manual"]);
+    manual.ok();
+    assert_eq!(manual.stdout, format!("{}\n", cli.stored_access("manual")));
+    assert_ne!(manual.stdout.trim(), access);
+    let curl = cli.run(&["curl", "--profile", "manual", &me]);
+    curl.ok();
+    assert!(
+        curl.stdout.contains("\"scope\":\"api:read\""),
+        "{}",
+        curl.stdout
+    );
+
+    // `oauth profiles`, plain and JSON, without secrets (checked by `Cli`).
+    let profiles = cli.run(&["profiles"]);
+    profiles.ok();
+    let lines: Vec<&str> = profiles.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", profiles.stdout);
+    assert!(lines[0].starts_with("default\tcli-app\t"), "{}", lines[0]);
+    assert!(lines[0].contains(&issuer), "{}", lines[0]);
+    assert!(lines[0].contains("valid for"), "{}", lines[0]);
+    assert!(lines[1].starts_with("manual\tcli-app\t"), "{}", lines[1]);
+    assert!(lines[1].contains(&token_url), "{}", lines[1]);
+    let json = cli.run(&["profiles", "--json"]);
+    json.ok();
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).expect("--json profiles");
+    let rows = rows.as_array().expect("an array");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["profile"], "default");
+    assert_eq!(rows[0]["grant"], "authorization_code");
+    assert_eq!(rows[0]["client_id"], "cli-app");
+    assert_eq!(rows[0]["server"], issuer.as_str());
+    assert_eq!(rows[0]["scope"], "profile api:read");
+    assert_eq!(rows[1]["profile"], "manual");
+    assert_eq!(rows[1]["server"], token_url.as_str());
+
+    let stats = server.with(|s| s.stats());
+    assert_eq!(stats.codes_issued, 2);
+    assert!(stats.resource_requests >= 4);
+    cli.finish();
+}
+
+/// After expiry, `token` and `curl` refresh first and save the rotated refresh token.
+#[test]
+fn refresh_after_expiry_rotates_and_saves() {
+    let server = server(2);
+    server.with(|s| {
+        s.set_access_token_ttl(2);
+    });
+    let port = free_port();
+    server.with(|s| {
+        s.register(RegisteredClient::public("cli-app", &callback(port)));
+    });
+    let mut cli = Cli::new("refresh");
+    let issuer = server.issuer();
+    let port_s = port.to_string();
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+    cli.run(&login_args(&server_args, &port_s)).ok();
+    let (at0, rt0) = (cli.stored_access("default"), cli.stored_refresh("default"));
+
+    std::thread::sleep(Duration::from_secs(3));
+    let before = server.with(|s| s.stats().token_requests);
+    let token = cli.run(&["token"]);
+    token.ok();
+    let at1 = token.stdout.trim_end().to_owned();
+    assert_eq!(token.stdout.lines().count(), 1);
+    assert!(token.stderr.is_empty(), "stderr: {}", token.stderr);
+    assert_ne!(at1, at0, "the access token was not refreshed");
+    assert_eq!(at1, cli.stored_access("default"));
+    let rt1 = cli.stored_refresh("default");
+    assert_ne!(rt1, rt0, "the rotated refresh token was not saved");
+    assert_eq!(server.with(|s| s.is_grant_revoked(&rt1)), Some(false));
+    assert_eq!(server.with(|s| s.stats().token_requests), before + 1);
+
+    std::thread::sleep(Duration::from_secs(3));
+    let curl = cli.run(&["curl", &server.resource_url("/me")]);
+    curl.ok();
+    assert!(
+        curl.stdout.contains("\"client_id\":\"cli-app\""),
+        "{}",
+        curl.stdout
+    );
+    let rt2 = cli.stored_refresh("default");
+    assert_ne!(rt2, rt1, "curl did not save the rotated refresh token");
+    assert_ne!(cli.stored_access("default"), at1);
+    let stats = server.with(|s| s.stats());
+    assert_eq!(stats.refresh_reuse_detected, 0);
+    assert_eq!(server.with(|s| s.is_grant_revoked(&rt2)), Some(false));
+    cli.finish();
+}
+
+/// A confidential client whose secret lives in an environment variable of the child
+/// only: it is never printed (even with -v), never stored, and needed at each use.
+#[test]
+fn confidential_client_secret_from_env() {
+    const SECRET: &str = "cli-conf-secret:+/=%42 value";
+    const VAR: &str = "OAUTH_CLI_TEST_SECRET";
+    let server = server(3);
+    server.with(|s| {
+        s.set_access_token_ttl(2);
+    });
+    let port = free_port();
+    server.with(|s| {
+        s.register(RegisteredClient::confidential(
+            "conf-app",
+            SECRET,
+            AuthMethod::Basic,
+            &callback(port),
+        ));
+    });
+    let mut cli = Cli::new("confidential");
+    cli.secret("conf-app", SECRET);
+    assert!(std::env::var_os(VAR).is_none());
+    let env = [(VAR, SECRET)];
+    let issuer = server.issuer();
+    let port_s = port.to_string();
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "conf-app",
+        "--client-secret-env",
+        VAR,
+        "--scope",
+        "api:read",
+    ];
+    let mut args = login_args(&server_args, &port_s);
+    args.insert(0, "-v");
+    let login = cli.run_with(&args, &env);
+    login.ok();
+    assert!(
+        login.stderr.contains("authorization: Basic <redacted>"),
+        "{}",
+        login.stderr
+    );
+    assert!(login.stderr.contains("code=<redacted>"), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("code_verifier=<redacted>"),
+        "{}",
+        login.stderr
+    );
+
+    let profile = std::fs::read_to_string(cli.profile_path("default")).unwrap();
+    let profile: serde_json::Value = serde_json::from_str(&profile).unwrap();
+    assert_eq!(profile["client_secret_env"], VAR);
+    assert_eq!(profile["client_secret"], serde_json::Value::Null);
+    assert_eq!(profile["auth_method"], "client_secret_basic");
+
+    // Expired: the refresh authenticates with the secret read from the environment.
+    std::thread::sleep(Duration::from_secs(3));
+    let rt0 = cli.stored_refresh("default");
+    let curl = cli.run_with(&["-v", "curl", &server.resource_url("/me")], &env);
+    curl.ok();
+    assert!(
+        curl.stderr.contains("grant_type=refresh_token"),
+        "{}",
+        curl.stderr
+    );
+    assert!(
+        curl.stderr.contains("refresh_token=<redacted>"),
+        "{}",
+        curl.stderr
+    );
+    assert!(
+        curl.stderr.contains("authorization: Bearer <redacted>"),
+        "{}",
+        curl.stderr
+    );
+    assert!(
+        curl.stdout.contains("\"client_id\":\"conf-app\""),
+        "{}",
+        curl.stdout
+    );
+    assert_ne!(cli.stored_refresh("default"), rt0);
+
+    let introspect = cli.run_with(&["-v", "introspect"], &env);
+    introspect.ok();
+    let doc: serde_json::Value = serde_json::from_str(&introspect.stdout).expect("JSON");
+    assert_eq!(doc["client_id"], "conf-app");
+
+    // Without the variable: a usage error naming it (the secret was not stored).
+    let missing = cli.run(&["curl", &server.resource_url("/me")]);
+    missing.expect(2);
+    assert!(missing.stderr.contains(VAR), "{}", missing.stderr);
+
+    let logout = cli.run_with(&["-v", "logout"], &env);
+    logout.ok();
+    assert!(!cli.tokens_path("default").exists());
+    assert_eq!(server.with(|s| s.stats().revocations), 1);
+    cli.finish();
+}
+
+/// Revocation at the server makes `curl` fail with 3 (the API says invalid_token and
+/// the refresh is refused); logout forgets the tokens and revokes them.
+#[test]
+fn revoke_and_logout() {
+    let server = server(4);
+    let (p1, p2) = (free_port(), free_port());
+    server.with(|s| {
+        let mut c = RegisteredClient::public("cli-app", &callback(p1));
+        c.redirect_uris.push(callback(p2));
+        s.register(c);
+    });
+    let mut cli = Cli::new("revoke");
+    let issuer = server.issuer();
+    let me = server.resource_url("/me");
+    let (port1, port2) = (p1.to_string(), p2.to_string());
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+
+    // revoke, then curl.
+    cli.run(&login_args(&server_args, &port1)).ok();
+    let rt = cli.stored_refresh("default");
+    cli.run(&["curl", &me]).ok();
+    let revoke = cli.run(&["revoke"]);
+    revoke.ok();
+    assert!(
+        revoke.stderr.contains("Revoked the refresh token"),
+        "{}",
+        revoke.stderr
+    );
+    assert_eq!(server.with(|s| s.is_grant_revoked(&rt)), Some(true));
+    assert_eq!(server.with(|s| s.stats().revocations), 1);
+    let curl = cli.run(&["curl", &me]);
+    curl.expect(3);
+    assert!(curl.stdout.is_empty(), "{}", curl.stdout);
+    assert!(curl.stderr.contains("invalid_grant"), "{}", curl.stderr);
+
+    // logout.
+    cli.run(&login_args(&server_args, &port2)).ok();
+    let json = cli.run(&["revoke", "--access", "--json"]);
+    json.ok();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json.stdout).unwrap()["revoked"],
+        "access_token"
+    );
+    assert_eq!(server.with(|s| s.stats().revocations), 2);
+    let logout = cli.run(&["logout"]);
+    logout.ok();
+    assert!(logout.stderr.contains("Logged out"), "{}", logout.stderr);
+    assert!(
+        !cli.tokens_path("default").exists(),
+        "the tokens file is still there"
+    );
+    assert!(cli.profile_path("default").exists());
+    assert_eq!(server.with(|s| s.stats().revocations), 3);
+    let token = cli.run(&["token"]);
+    token.expect(3);
+    assert!(token.stdout.is_empty());
+    assert!(token.stderr.contains("log in again"), "{}", token.stderr);
+    let profiles = cli.run(&["profiles"]);
+    profiles.ok();
+    assert!(profiles.stdout.contains("no tokens"), "{}", profiles.stdout);
+    let again = cli.run(&["logout"]);
+    again.ok();
+    assert_eq!(server.with(|s| s.stats().revocations), 3);
+    cli.finish();
+}
+
+/// Device login: the user code is read from the running child's stderr and approved
+/// at the server; the child then finishes.
+#[test]
+fn device_login() {
+    let server = server(5);
+    server.with(|s| {
+        s.register(RegisteredClient::public(
+            "tv-app",
+            "http://127.0.0.1:1/unused",
+        ));
+        s.set_device_interval(Some(1));
+    });
+    let mut cli = Cli::new("device");
+    let issuer = server.issuer();
+    let args = [
+        "login",
+        "--device",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "tv-app",
+        "--scope",
+        "api:read",
+    ];
+    let mut child = cli.spawn_with(&args, &[]);
+    let started = Instant::now();
+    let mut code = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        let Some(line) = child.next_line(Duration::from_secs(1)) else {
+            continue;
+        };
+        if let Some(rest) = line.trim().strip_prefix("To sign in, visit ") {
+            let (uri, user_code) = rest.split_once(" and enter the code ").expect("the line");
+            assert_eq!(uri, format!("{issuer}/device"));
+            code = Some(user_code.trim().to_owned());
+            break;
+        }
+    }
+    let code = code.expect("the user code on stderr");
+    assert!(server.with(|s| s.approve_device(&code, Decision::Approve, wall_clock())));
+    let run = child.wait(Duration::from_secs(15));
+    let run = cli.record(run);
+    run.ok();
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(
+        run.stderr.contains("Logged in (profile default"),
+        "{}",
+        run.stderr
+    );
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.profile_path("default")).unwrap()).unwrap();
+    assert_eq!(profile["grant"], "device");
+    assert!(server.with(|s| s.stats().device_polls) >= 1);
+    let curl = cli.run(&["curl", &server.resource_url("/me")]);
+    curl.ok();
+    assert!(
+        curl.stdout.contains("\"client_id\":\"tv-app\""),
+        "{}",
+        curl.stdout
+    );
+    cli.finish();
+}
+
+/// Client credentials: a wrong secret is the server's invalid_client (5); the right
+/// one gets a token that `token` and `curl` use.
+#[test]
+fn client_credentials_secrets() {
+    const RIGHT: &str = "service-secret-right";
+    const WRONG: &str = "service-secret-wrong";
+    let server = server(6);
+    server.with(|s| {
+        s.register(RegisteredClient::confidential(
+            "svc",
+            RIGHT,
+            AuthMethod::Basic,
+            "http://127.0.0.1:1/unused",
+        ));
+    });
+    let mut cli = Cli::new("cc");
+    cli.secret("svc", RIGHT);
+    cli.secret("svc", WRONG);
+    let issuer = server.issuer();
+    let args = [
+        "-v",
+        "client-credentials",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "svc",
+        "--client-secret-env",
+        "SVC_SECRET",
+        "--scope",
+        "api:read",
+    ];
+    let wrong = cli.run_with(&args, &[("SVC_SECRET", WRONG)]);
+    wrong.expect(5);
+    assert!(wrong.stderr.contains("invalid_client"), "{}", wrong.stderr);
+    assert!(!cli.tokens_path("default").exists());
+    assert!(!cli.profile_path("default").exists());
+
+    // No secret at all: usage.
+    let none = cli.run(&args[1..]);
+    none.expect(2);
+    assert!(none.stderr.contains("SVC_SECRET"), "{}", none.stderr);
+
+    let right = cli.run_with(&args[1..], &[("SVC_SECRET", RIGHT)]);
+    right.ok();
+    let token = cli.run_with(&["token"], &[("SVC_SECRET", RIGHT)]);
+    token.ok();
+    assert_eq!(token.stdout, format!("{}\n", cli.stored_access("default")));
+    let curl = cli.run_with(
+        &["curl", &server.resource_url("/me")],
+        &[("SVC_SECRET", RIGHT)],
+    );
+    curl.ok();
+    assert!(
+        curl.stdout.contains("\"client_id\":\"svc\""),
+        "{}",
+        curl.stdout
+    );
+    cli.finish();
+}
+
+/// Denied consent is an authorization failure (3) naming access_denied; nothing saved.
+#[test]
+fn denied_consent() {
+    let server = server(7);
+    let port = free_port();
+    server.with(|s| {
+        s.register(RegisteredClient::public("cli-app", &callback(port)));
+    });
+    server.set_decision(Decision::Deny);
+    let mut cli = Cli::new("deny");
+    let issuer = server.issuer();
+    let port_s = port.to_string();
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+    let login = cli.run(&login_args(&server_args, &port_s));
+    login.expect(3);
+    assert!(login.stderr.contains("access_denied"), "{}", login.stderr);
+    assert!(!cli.tokens_path("default").exists());
+    assert!(!cli.profile_path("default").exists());
+    cli.finish();
+}
+
+/// A corrupt tokens file is a local error (1) naming it, and is left as it was; an
+/// unknown profile is an authorization failure (3) with a hint to log in.
+#[test]
+fn corrupt_tokens_file_and_missing_profile() {
+    let server = server(8);
+    let port = free_port();
+    server.with(|s| {
+        s.register(RegisteredClient::public("cli-app", &callback(port)));
+    });
+    let mut cli = Cli::new("corrupt");
+    let issuer = server.issuer();
+    let port_s = port.to_string();
+    let server_args = [
+        "--profile",
+        "work",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+    cli.run(&login_args(&server_args, &port_s)).ok();
+    let path = cli.tokens_path("work");
+    let garbage = b"{ this is not \x00 a token file";
+    std::fs::write(&path, garbage).unwrap();
+    for args in [
+        &["token", "--profile", "work"][..],
+        &["curl", "--profile", "work", &server.resource_url("/me")][..],
+    ] {
+        let run = cli.run(args);
+        run.expect(1);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert!(
+            run.stderr.contains(&path.display().to_string()),
+            "the message does not name the file: {}",
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            garbage,
+            "the file was changed"
+        );
+    }
+
+    let missing = cli.run(&["token", "--profile", "nobody"]);
+    missing.expect(3);
+    assert!(missing.stderr.contains("oauth login"), "{}", missing.stderr);
+    assert!(missing.stderr.contains("nobody"), "{}", missing.stderr);
+    let bad_name = cli.run(&["token", "--profile", "../etc"]);
+    bad_name.expect(2);
+    cli.finish();
+}
+
+/// `curl` to an API answering 404: exit 6, the body on stdout, the status on stderr;
+/// and usage errors exit 2.
+#[test]
+fn curl_status_and_usage_errors() {
+    let server = server(9);
+    let port = free_port();
+    server.with(|s| {
+        s.register(RegisteredClient::public("cli-app", &callback(port)));
+    });
+    let mut cli = Cli::new("curl");
+    let issuer = server.issuer();
+    let port_s = port.to_string();
+    let server_args = [
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ];
+    cli.run(&login_args(&server_args, &port_s)).ok();
+
+    let not_found = cli.run(&["curl", &format!("{issuer}/no/such/path")]);
+    not_found.expect(6);
+    assert_eq!(not_found.stdout, "not found");
+    assert!(not_found.stderr.contains("404"), "{}", not_found.stderr);
+
+    for args in [
+        &["curl"][..],
+        &["curl", "-H", "no-colon", &server.resource_url("/me")][..],
+        &[
+            "curl",
+            "-H",
+            "Authorization: Bearer x",
+            &server.resource_url("/me"),
+        ][..],
+        &[
+            "curl",
+            "-d",
+            "@/nonexistent/oauth-cli-test",
+            &server.resource_url("/me"),
+        ][..],
+        &["token", "--no-such-flag"][..],
+        &["login", "--client-id", "x"][..],
+        &["frobnicate"][..],
+    ] {
+        let run = cli.run(args);
+        run.expect(2);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert!(!run.stderr.is_empty());
+    }
+    // Nothing was sent for the refused requests.
+    let served = server.with(|s| s.stats().resource_requests);
+    assert_eq!(served, 0, "a refused request reached the API");
+    cli.finish();
+}
+
+/// `oauth demo` runs the whole flow on loopback.
+#[test]
+fn demo() {
+    let mut cli = Cli::new("demo");
+    cli.env.retain(|(k, _)| k != "BROWSER");
+    let run = cli.run(&["demo"]);
+    run.ok();
+    assert!(
+        run.stdout.trim_end().ends_with("demo complete"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("never printed"),
+        "the demo secret was printed"
+    );
+    assert!(
+        !run.stderr.contains("never printed"),
+        "the demo secret was printed"
+    );
+    cli.finish();
+}
+
+/// The secret checks themselves catch what they are meant to catch.
+#[test]
+fn harness_catches_leaks() {
+    assert_eq!(base64(b"svc:pw"), "c3ZjOnB3");
+    assert_eq!(base64(b"a"), "YQ==");
+    assert_eq!(base64(b"ab"), "YWI=");
+    let mut cli = Cli::new("harness");
+    cli.secret("app", "pw:+/");
+    cli.secrets.push("known-refresh-token".into());
+    cli.access_tokens.push("known-access-token".into());
+    let run = |args: &[&str], stdout: &str, stderr: &str| Run {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        code: Some(0),
+        stdout: stdout.into(),
+        stderr: stderr.into(),
+    };
+    let basic = format!("authorization: Basic {}", base64(b"app:pw%3A%2B%2F"));
+    let leaks = [
+        run(&["profiles"], "known-refresh-token", ""),
+        run(&["curl", "x"], "", "pw:+/"),
+        run(&["curl", "x"], "", &basic),
+        run(&["-v", "curl", "x"], "", "> authorization: Bearer abc"),
+        run(&["curl", "x"], "known-access-token", ""),
+        run(&["token"], "", "known-access-token"),
+        run(&["login"], "", "GET /callback?code=abc&state=x"),
+        run(&["login"], "", "code_verifier=xyz"),
+        run(&["login"], "", "x rt_0123456789abcdefABCDEF0123456789 y"),
+        run(&["login"], "", "(code_0123456789abcdefABCDEF0123456789)"),
+    ];
+    for r in &leaks {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli.check(r)));
+        assert!(caught.is_err(), "not caught: {r:?}");
+    }
+    let fine = [
+        run(&["token"], "known-access-token\n", ""),
+        run(
+            &["-v", "token", "--profile", "x"],
+            "at_0123456789abcdefABCDEF0123456789\n",
+            "",
+        ),
+        run(
+            &["-v", "login"],
+            "",
+            "> authorization: Basic <redacted>\n> grant_type=authorization_code&code=<redacted>&code_verifier=<redacted>\n\
+             ?response_type=code&code_challenge=abc&code_challenge_method=S256\n?user_code=ABCD-EFGH",
+        ),
+    ];
+    for r in &fine {
+        cli.check(r);
+    }
+}
