@@ -66,6 +66,23 @@ pub fn invalid_token_challenge(response: &HttpResponse) -> Option<BearerChalleng
         .filter(BearerChallenge::is_invalid_token)
 }
 
+/// The RFC 9728 §5.1 `resource_metadata` URL a protected resource announced in a 401's
+/// Bearer challenge, if it did and it is an `https` URL (or `http` on loopback).
+pub fn resource_metadata_hint(response: &HttpResponse) -> Option<url::Url> {
+    if response.status() != http::StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let challenge = bearer_challenge(response.headers()).ok().flatten()?;
+    let (_, value) = challenge
+        .other
+        .iter()
+        .find(|(k, _)| k == "resource_metadata")?;
+    let url = url::Url::parse(value).ok()?;
+    let secure = url.scheme() == "https"
+        || (url.scheme() == "http" && url.host_str().is_some_and(is_loopback_host));
+    (secure && url.fragment().is_none()).then_some(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +165,40 @@ mod tests {
             invalid_token_challenge(&resp(401, Some(r#"Bearer error="x", error="y""#))).is_none()
         );
         assert!(invalid_token_challenge(&resp(401, None)).is_none());
+    }
+
+    #[test]
+    fn rfc9728_resource_metadata_hint() {
+        let resp = |status: u16, v: &str| {
+            http::Response::builder()
+                .status(status)
+                .header("www-authenticate", v)
+                .body(Vec::new())
+                .unwrap()
+        };
+        let hint = resource_metadata_hint(&resp(
+            401,
+            r#"Bearer resource_metadata="https://rs.example/.well-known/oauth-protected-resource""#,
+        ));
+        assert_eq!(
+            hint.map(|u| u.to_string()).as_deref(),
+            Some("https://rs.example/.well-known/oauth-protected-resource")
+        );
+        assert!(
+            resource_metadata_hint(&resp(
+                401,
+                r#"Bearer resource_metadata="http://evil.example/x""#
+            ))
+            .is_none()
+        );
+        assert!(
+            resource_metadata_hint(&resp(
+                403,
+                r#"Bearer resource_metadata="https://rs.example/x""#
+            ))
+            .is_none()
+        );
+        assert!(resource_metadata_hint(&resp(401, r#"Bearer realm="x""#)).is_none());
     }
 
     #[test]

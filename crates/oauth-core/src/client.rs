@@ -34,6 +34,7 @@ impl ClientAuth {
 /// Parameters the authorization-code flow sets itself; an endpoint query or a caller's
 /// extra parameter may not carry them (RFC 6749 §3.1: no parameter twice).
 pub(crate) const AUTHORIZATION_PARAMETERS: &[&str] = &[
+    "resource",
     "response_type",
     "client_id",
     "redirect_uri",
@@ -75,6 +76,7 @@ struct Inner {
     device_authorization_endpoint: Option<Endpoint>,
     par_endpoint: Option<Endpoint>,
     require_par: bool,
+    resources: Vec<String>,
     issuer: Option<String>,
     require_issuer: bool,
     options: ParseOptions,
@@ -95,6 +97,7 @@ impl ClientRegistration {
             device_authorization_endpoint: None,
             par_endpoint: None,
             require_par: false,
+            resources: Vec::new(),
             issuer: None,
             require_issuer: false,
             quirks: Quirks::default(),
@@ -172,6 +175,11 @@ impl ClientRegistration {
         self.inner.par_endpoint.as_ref()
     }
 
+    /// The RFC 8707 resource indicators sent with this client's requests.
+    pub fn resources(&self) -> &[String] {
+        &self.inner.resources
+    }
+
     /// Whether authorization requests must be pushed first (RFC 9126 §5:
     /// `require_pushed_authorization_requests`).
     pub fn requires_par(&self) -> bool {
@@ -230,6 +238,7 @@ impl fmt::Debug for ClientRegistration {
                 &i.par_endpoint.as_ref().map(|e| e.url.as_str()),
             )
             .field("require_par", &i.require_par)
+            .field("resources", &i.resources)
             .field("issuer", &i.issuer)
             .field("require_issuer", &i.require_issuer)
             .field("options", &i.options)
@@ -252,6 +261,7 @@ pub struct ClientRegistrationBuilder {
     device_authorization_endpoint: Option<String>,
     par_endpoint: Option<String>,
     require_par: bool,
+    resources: Vec<String>,
     issuer: Option<String>,
     require_issuer: bool,
     quirks: Quirks,
@@ -321,6 +331,14 @@ impl ClientRegistrationBuilder {
         self
     }
 
+    /// An RFC 8707 resource indicator sent with every authorization, token and refresh
+    /// request of this client (repeatable): the protected resource the tokens are for.
+    /// An absolute URI without fragment.
+    pub fn resource(mut self, uri: impl Into<String>) -> Self {
+        self.resources.push(uri.into());
+        self
+    }
+
     /// The issuer identifier, for RFC 9207 `iss` checks. Kept exactly as given.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
@@ -387,6 +405,13 @@ impl ClientRegistrationBuilder {
             &self.device_authorization_endpoint,
         )?;
         let par_endpoint = optional("par_endpoint", &self.par_endpoint)?;
+        // RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
+        for r in &self.resources {
+            match Url::parse(r) {
+                Ok(u) if u.fragment().is_none() && !u.cannot_be_a_base() => {}
+                _ => return Err(ConfigError::InvalidUrl { field: "resource" }),
+            }
+        }
         if self.require_par && par_endpoint.is_none() {
             return Err(ConfigError::Missing {
                 field: "par_endpoint",
@@ -433,6 +458,7 @@ impl ClientRegistrationBuilder {
                 device_authorization_endpoint,
                 par_endpoint,
                 require_par: self.require_par,
+                resources: self.resources,
                 issuer,
                 require_issuer: self.require_issuer,
                 options: ParseOptions {

@@ -543,6 +543,9 @@ pub enum Violation {
     /// A metadata endpoint is not an absolute `https` URL without fragment (RFC 8414
     /// §2); the member is named.
     InsecureMetadataEndpoint(&'static str),
+    /// A protected resource's metadata names another resource than the one it was
+    /// fetched for (RFC 9728 §3.3: the metadata MUST NOT be used).
+    ResourceMismatch,
 }
 
 impl fmt::Display for Violation {
@@ -587,6 +590,9 @@ impl fmt::Display for Violation {
             }
             Violation::MetadataIssuerMismatch => f.write_str(
                 "the metadata document names another issuer than the one it was fetched for",
+            ),
+            Violation::ResourceMismatch => f.write_str(
+                "the protected resource's metadata names another resource than the one asked for",
             ),
             Violation::InsecureMetadataEndpoint(field) => write!(
                 f,

@@ -120,7 +120,7 @@ mod scope;
 mod time;
 mod token;
 
-pub use bearer::{attach_bearer, invalid_token_challenge, is_token68};
+pub use bearer::{attach_bearer, invalid_token_challenge, is_token68, resource_metadata_hint};
 pub use client::{ClientAuth, ClientRegistration, ClientRegistrationBuilder, is_loopback_host};
 pub use error::{
     ConfigError, Error, ErrorCode, ErrorResponse, HttpError, InputKind, ParseError, ParseErrorKind,

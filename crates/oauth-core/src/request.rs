@@ -40,7 +40,17 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> String {
 /// serializer, never by concatenation), `Accept: application/json` (TOK-06), and the
 /// client's one authentication method (TOK-05).
 pub(crate) fn token_request(client: &ClientRegistration, params: &[(&str, &str)]) -> HttpRequest {
-    form_request(client, client.token(), params, false)
+    // RFC 8707 §2.2: the resource indicators go with every token request too.
+    if client.resources().is_empty() {
+        return form_request(client, client.token(), params, false);
+    }
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    for r in client.resources() {
+        if !params.iter().any(|(k, v)| *k == "resource" && *v == r) {
+            all.push(("resource", r));
+        }
+    }
+    form_request(client, client.token(), &all, false)
 }
 
 /// A `POST` of `params` to `endpoint` with the client's authentication, as at the

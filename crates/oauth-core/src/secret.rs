@@ -111,6 +111,13 @@ secret_type!(
 public_constructor!(RefreshToken);
 
 secret_type!(
+    /// A registration access token (RFC 7591 §3.2.1), for managing a dynamically
+    /// registered client (RFC 7592).
+    RegistrationToken
+);
+public_constructor!(RegistrationToken);
+
+secret_type!(
     /// An OpenID Connect ID token, kept as received (not validated by this crate).
     IdToken
 );

@@ -198,6 +198,8 @@ impl AuthorizationCodeFlow {
         // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
         pairs.push(("code_challenge", challenge.as_str()));
         pairs.push(("code_challenge_method", PkceChallenge::METHOD));
+        // RFC 8707 §2.1: the resource the tokens are for.
+        pairs.extend(client.resources().iter().map(|r| ("resource", r.as_str())));
         pairs.extend(params.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
 
         // RFC 6749 §3.1: the endpoint's query "MUST be retained when adding additional

@@ -13,6 +13,8 @@
 //! | [`introspection_response`] | RFC 7662 §2.2 introspection answers |
 //! | [`device_authorization_response`] | RFC 8628 §3.2 device authorization answers |
 //! | [`par_response`] | RFC 9126 §2.2 pushed authorization answers |
+//! | [`resource_metadata`] | RFC 9728 protected resource metadata |
+//! | [`registration_response`] | RFC 7591 dynamic client registration answers |
 //! | [`metadata`] | RFC 8414 / OpenID Connect discovery documents |
 //!
 //! Tolerance for real providers is opt-in through [`Quirks`], one named switch per
@@ -26,6 +28,8 @@ mod introspection;
 mod json;
 mod metadata;
 mod par;
+mod registration;
+mod resource_metadata;
 mod token_response;
 mod www_authenticate;
 
@@ -39,6 +43,10 @@ pub use form::parse_form;
 pub use introspection::{ActiveToken, Introspection, introspection_response};
 pub use metadata::{MetadataKind, ServerMetadata, metadata, well_known_url};
 pub use par::{PushedRequest, par_response};
+pub use registration::{RegisteredClientInfo, registration_response};
+pub use resource_metadata::{
+    ResourceCheck, ResourceMetadata, resource_metadata, resource_metadata_url,
+};
 pub use token_response::token_response;
 pub use www_authenticate::{
     BearerChallenge, Challenge, bearer_challenge, parse_challenges, www_authenticate,
