@@ -62,9 +62,42 @@ pub enum Error {
     /// The driver could not persist a new token set. The new tokens are kept aside
     /// (never handed out unpersisted) and persisting is tried again on the next call.
     PersistFailed(String),
+    /// A step of a composite flow failed ("authorize for this resource"): which step, and
+    /// why.
+    InStep {
+        /// The step.
+        step: ChainStep,
+        /// What went wrong in it.
+        source: Box<Error>,
+    },
     /// A previous call panicked in the middle of a transition; the flow is unusable.
     /// (No input is known to cause this; it exists so that the state is never guessed.)
     Poisoned,
+}
+
+/// The steps of the resource authorization chain
+/// ([`ResourceAuthorizationFlow`](crate::ResourceAuthorizationFlow)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChainStep {
+    /// Fetching the protected resource's metadata (RFC 9728).
+    ResourceMetadata,
+    /// Fetching the authorization server's metadata (RFC 8414 / OpenID Connect).
+    ServerMetadata,
+    /// Registering a client (RFC 7591).
+    Registration,
+    /// The authorization-code flow with PKCE.
+    Authorization,
+}
+
+impl fmt::Display for ChainStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChainStep::ResourceMetadata => "fetching the resource's metadata",
+            ChainStep::ServerMetadata => "fetching the authorization server's metadata",
+            ChainStep::Registration => "registering the client",
+            ChainStep::Authorization => "authorizing",
+        })
+    }
 }
 
 impl Error {
@@ -76,6 +109,7 @@ impl Error {
     /// authorization-code flow itself never resends a code exchange (RFC 6749 §4.1.2).
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::InStep { source, .. } => source.is_retryable(),
             Error::Transport(t) => t.kind.is_retryable(),
             Error::Http(h) => status_is_transient(h.status),
             Error::Server(e) => {
@@ -105,6 +139,7 @@ impl Error {
     /// code), the user denied access, or the pending authorization expired.
     pub fn needs_new_authorization(&self) -> bool {
         match self {
+            Error::InStep { source, .. } => source.needs_new_authorization(),
             Error::Server(e) => e.code == ErrorCode::InvalidGrant,
             Error::AuthorizationDenied(_)
             | Error::FlowExpired { .. }
@@ -117,6 +152,7 @@ impl Error {
     /// The server's error response, when there is one.
     pub fn error_response(&self) -> Option<&ErrorResponse> {
         match self {
+            Error::InStep { source, .. } => source.error_response(),
             Error::Server(e) | Error::AuthorizationDenied(e) => Some(e),
             _ => None,
         }
@@ -125,6 +161,7 @@ impl Error {
     /// When the server asked us to come back (`Retry-After`), if it did.
     pub fn retry_after(&self) -> Option<UnixTime> {
         match self {
+            Error::InStep { source, .. } => source.retry_after(),
             Error::Server(e) => e.retry_after,
             Error::Http(h) => h.retry_after,
             _ => None,
@@ -134,6 +171,7 @@ impl Error {
     /// The HTTP status of the response that caused the error, if any.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
+            Error::InStep { source, .. } => source.status(),
             Error::Server(e) => e.status,
             Error::Http(h) => Some(h.status),
             _ => None,
@@ -180,6 +218,7 @@ impl fmt::Display for Error {
                 "the new token set could not be saved: {}",
                 crate::redact::sanitize(why, 256)
             ),
+            Error::InStep { step, source } => write!(f, "{step}: {source}"),
             Error::Poisoned => f.write_str("the flow was interrupted by an earlier panic"),
         }
     }

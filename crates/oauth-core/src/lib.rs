@@ -123,13 +123,14 @@ mod token;
 pub use bearer::{attach_bearer, invalid_token_challenge, is_token68, resource_metadata_hint};
 pub use client::{ClientAuth, ClientRegistration, ClientRegistrationBuilder, is_loopback_host};
 pub use error::{
-    ConfigError, Error, ErrorCode, ErrorResponse, HttpError, InputKind, ParseError, ParseErrorKind,
-    TransportErrorKind, TransportFailure, Violation,
+    ChainStep, ConfigError, Error, ErrorCode, ErrorResponse, HttpError, InputKind, ParseError,
+    ParseErrorKind, TransportErrorKind, TransportFailure, Violation,
 };
 pub use flow::{
     ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientCredentialsFlow,
     ClientCredentialsParams, DEFAULT_SKEW_SECS, DEVICE_CODE_GRANT, DeviceFlow, DiscoveryFlow,
-    IntrospectionFlow, RefreshFlow, RevocationFlow, Session, Step, TokenRef, TokenTypeHint,
+    IntrospectionFlow, RefreshFlow, ResourceAuthorization, ResourceAuthorizationFlow,
+    ResourceAuthorizationParams, RevocationFlow, Session, Step, TokenRef, TokenTypeHint,
 };
 pub use io::{Flow, HttpRequest, HttpResponse, Input, Output};
 pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};

@@ -147,6 +147,22 @@ struct Pending {
     deadline: UnixTime,
 }
 
+/// The random values of one authorization request, drawn at `start`.
+pub(crate) struct Secrets {
+    state: StateToken,
+    verifier: PkceVerifier,
+}
+
+impl Secrets {
+    /// Draws a fresh `state` and PKCE verifier.
+    pub(crate) fn draw<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Secrets {
+            state: random::state(rng),
+            verifier: random::pkce_verifier(rng),
+        }
+    }
+}
+
 /// What is needed to read the token response.
 struct Exchange {
     client: ClientRegistration,
@@ -161,6 +177,18 @@ impl AuthorizationCodeFlow {
         client: &ClientRegistration,
         params: AuthorizationParams,
         rng: &mut R,
+        now: UnixTime,
+    ) -> Result<Self, Error> {
+        let secrets = Secrets::draw(rng);
+        AuthorizationCodeFlow::start_with(client, params, secrets, now)
+    }
+
+    /// [`start`](Self::start) with secrets drawn earlier (by a composite flow that
+    /// learns its registration only later).
+    pub(crate) fn start_with(
+        client: &ClientRegistration,
+        params: AuthorizationParams,
+        secrets: Secrets,
         now: UnixTime,
     ) -> Result<Self, Error> {
         let endpoint = client
@@ -181,8 +209,7 @@ impl AuthorizationCodeFlow {
             }
         }
 
-        let state = random::state(rng);
-        let verifier = random::pkce_verifier(rng);
+        let Secrets { state, verifier } = secrets;
         let challenge = verifier.challenge();
 
         let scope_text = params.scope.to_string();

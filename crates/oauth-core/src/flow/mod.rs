@@ -10,6 +10,7 @@
 //! | [`DiscoveryFlow`] | server metadata (RFC 8414, OpenID Connect Discovery) |
 //! | [`RevocationFlow`] | token revocation (RFC 7009) |
 //! | [`IntrospectionFlow`] | token introspection (RFC 7662) |
+//! | [`ResourceAuthorizationFlow`] | from a protected resource to tokens: RFC 9728 → RFC 8414 → RFC 7591 → code + PKCE, RFC 8707 |
 //! | [`Session`] + [`ApiCall`] | calls to a protected resource: refresh ahead of expiry, single flight, persist before use, one replay on `invalid_token` (RFC 6750) |
 //!
 //! The grants implement [`Flow`](crate::Flow), so one driver loop runs any of them. The
@@ -25,6 +26,7 @@ mod device;
 mod discovery;
 mod introspection;
 mod refresh;
+mod resource_authorization;
 mod revocation;
 mod session;
 #[cfg(test)]
@@ -38,5 +40,8 @@ pub use device::{DEVICE_CODE_GRANT, DeviceFlow};
 pub use discovery::DiscoveryFlow;
 pub use introspection::IntrospectionFlow;
 pub use refresh::RefreshFlow;
+pub use resource_authorization::{
+    ResourceAuthorization, ResourceAuthorizationFlow, ResourceAuthorizationParams,
+};
 pub use revocation::{RevocationFlow, TokenRef, TokenTypeHint};
 pub use session::{ApiCall, CallInput, DEFAULT_SKEW_SECS, Session, Step};
