@@ -113,7 +113,7 @@ fn client_credentials_with_scope_and_resource() {
     let params = ClientCredentialsParams::new().resource("https://unknown.example");
     let mut flow = ClientCredentialsFlow::start(&client, params).unwrap();
     let r = server_error(run(&mut flow, &transport(&rec), None).unwrap_err());
-    assert_eq!(r.code, ErrorCode::Other("invalid_target".into()));
+    assert_eq!(r.code, ErrorCode::InvalidTarget);
     rec.finish("oidc-provider 9.13.3");
 }
 

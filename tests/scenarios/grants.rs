@@ -79,10 +79,26 @@ fn meta_03_a_document_for_another_issuer_is_refused() {
 #[test]
 fn client_credentials_with_scope_and_resource_indicators() {
     let (mut sim, client) = confidential_setup(72);
+    // RFC 8707: every resource is sent; the server refuses one it does not serve.
     let params = ClientCredentialsParams::new()
         .scope(Scope::parse("api:read").unwrap())
         .resource("https://api.example")
         .resource("https://other.example/v1");
+    let mut flow = ClientCredentialsFlow::start(&client, params).unwrap();
+    let refused = sim.run(&mut flow).unwrap_err();
+    assert_eq!(
+        refused
+            .flow_error()
+            .and_then(Error::error_response)
+            .map(|r| r.code.clone()),
+        Some(ErrorCode::InvalidTarget)
+    );
+    let body = String::from_utf8(sim.sent_requests()[0].body.clone()).unwrap();
+    assert_eq!(body.matches("resource=").count(), 2, "{body}");
+
+    let params = ClientCredentialsParams::new()
+        .scope(Scope::parse("api:read").unwrap())
+        .resource("https://api.example");
     let mut flow = ClientCredentialsFlow::start(&client, params).unwrap();
     let tokens = sim.run(&mut flow).expect("client credentials");
     assert_eq!(tokens.scope, Some(Scope::parse("api:read").unwrap()));
@@ -90,9 +106,11 @@ fn client_credentials_with_scope_and_resource_indicators() {
         tokens.refresh_token.is_none(),
         "RFC 6749 §4.4.3: no refresh token"
     );
-    let req = &sim.sent_requests()[0];
-    let body = String::from_utf8(req.body.clone()).unwrap();
-    assert_eq!(body.matches("resource=").count(), 2, "{body}");
+    let req = &sim.sent_requests()[1];
+    assert_eq!(
+        body_param(&req.body, "resource").as_deref(),
+        Some("https://api.example")
+    );
     assert!(
         req.headers.contains_key("authorization"),
         "client_secret_basic"

@@ -12,6 +12,7 @@ mod session;
 #[path = "../common/vector_expect.rs"]
 mod vector_expect;
 mod vectors;
+mod zero_config;
 
 use oauth_core::ClientRegistration;
 use oauth_testkit::{FakeAuthorizationServer, RegisteredClient, Simulation};

@@ -149,6 +149,22 @@ impl Error {
         }
     }
 
+    /// The step of a composite flow that failed, if this came from one.
+    pub fn step(&self) -> Option<ChainStep> {
+        match self {
+            Error::InStep { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+
+    /// The error itself, without the step of a composite flow around it.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::InStep { source, .. } => source.root(),
+            e => e,
+        }
+    }
+
     /// The server's error response, when there is one.
     pub fn error_response(&self) -> Option<&ErrorResponse> {
         match self {
@@ -451,6 +467,12 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// `use_dpop_nonce` (RFC 9449)
     UseDpopNonce,
+    /// `invalid_target` (RFC 8707): the resource is unknown or not allowed.
+    InvalidTarget,
+    /// `invalid_redirect_uri` (RFC 7591 registration).
+    InvalidRedirectUri,
+    /// `invalid_client_metadata` (RFC 7591 registration).
+    InvalidClientMetadata,
     /// Any other code, kept verbatim after sanitising (e.g. OpenID's `login_required`).
     Other(String),
 }
@@ -477,6 +499,9 @@ impl ErrorCode {
             "insufficient_scope" => ErrorCode::InsufficientScope,
             "invalid_dpop_proof" => ErrorCode::InvalidDpopProof,
             "use_dpop_nonce" => ErrorCode::UseDpopNonce,
+            "invalid_target" => ErrorCode::InvalidTarget,
+            "invalid_redirect_uri" => ErrorCode::InvalidRedirectUri,
+            "invalid_client_metadata" => ErrorCode::InvalidClientMetadata,
             other => ErrorCode::Other(crate::redact::sanitize(other, 128)),
         }
     }
@@ -502,6 +527,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::Other(s) => s,
         }
     }

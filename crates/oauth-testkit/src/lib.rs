@@ -42,7 +42,7 @@ pub use http_server::{HttpFault, HttpServer, headless_browser};
 pub use rng::SeededRng;
 pub use server::{
     AuthMethod, AuthorizeError, Decision, FakeAuthorizationServer, Fault, RegisteredClient,
-    ServerQuirks, ServerStats,
+    RegistrationMode, ServerQuirks, ServerStats,
 };
 pub use sim::{Hop, RecordedRequest, START_TIME, SimError, Simulation};
 pub use transcript::{Entry, EntryKind, Transcript};

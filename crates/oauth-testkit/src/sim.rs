@@ -323,6 +323,32 @@ impl Simulation {
         })
     }
 
+    /// Sends any request (e.g. one without a token, to meet the resource's challenge)
+    /// through the filter to the server, recorded like the flows' requests.
+    pub fn send(
+        &mut self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<HttpResponse, oauth_core::TransportFailure> {
+        match self.exchange(request) {
+            Input::Response(r) => Ok(r),
+            Input::TransportFailed(f) => Err(f),
+            _ => Err(oauth_core::TransportFailure::new(
+                oauth_core::TransportErrorKind::Other,
+                "no response",
+            )),
+        }
+    }
+
+    /// The fake server, to change its switches between runs.
+    pub fn server_mut(&mut self) -> &mut FakeAuthorizationServer {
+        &mut self.server
+    }
+
+    /// The fake server.
+    pub fn server(&self) -> &FakeAuthorizationServer {
+        &self.server
+    }
+
     /// Sends `request` through the filter to the server and back; the input to feed.
     fn exchange(&mut self, mut request: http::Request<Vec<u8>>) -> Input {
         if let Some((code, at, decision)) = self.device_user.take() {

@@ -342,9 +342,20 @@ fn on_server_metadata(found: Found, response: &HttpResponse, now: UnixTime) -> S
         Ok(s) => s,
         Err(e) => return fail(ChainStep::ServerMetadata, e),
     };
-    let known = found.start.params.client_id.is_some() || found.start.params.registered.is_some();
+    // A registration kept from an earlier run is reused only with the server that made
+    // it, and only while its secret lasts; otherwise register again.
+    let mut start = found.start;
+    if start
+        .params
+        .registered
+        .as_ref()
+        .is_some_and(|r| !r.usable_with(&server.issuer, now))
+    {
+        start.params.registered = None;
+    }
+    let known = start.params.client_id.is_some() || start.params.registered.is_some();
     let discovered = Discovered {
-        start: found.start,
+        start,
         resource: found.resource,
         server,
     };
@@ -404,7 +415,10 @@ fn registration_request(
 /// The registration arrived.
 fn on_registration(d: Discovered, response: &HttpResponse, now: UnixTime) -> State {
     match parse::registration_response(response, now, &ParseOptions::default()) {
-        Ok(info) => authorize(d, Some(info), now),
+        Ok(mut info) => {
+            info.issuer = Some(d.server.issuer.clone());
+            authorize(d, Some(info), now)
+        }
         Err(e) => fail(ChainStep::Registration, e),
     }
 }

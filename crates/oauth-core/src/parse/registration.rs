@@ -26,6 +26,19 @@ pub struct RegisteredClientInfo {
     pub token_endpoint_auth_method: String,
     /// The redirect URIs as registered.
     pub redirect_uris: Vec<String>,
+    /// The issuer of the server that registered it (set by the chain that registered
+    /// it; a registration is reused only with that server).
+    #[serde(default)]
+    pub issuer: Option<String>,
+}
+
+impl RegisteredClientInfo {
+    /// Whether this registration can be used with `issuer` at `now`: registered there,
+    /// and its secret, if any, not expired (RFC 7591 §3.2.1).
+    pub fn usable_with(&self, issuer: &str, now: UnixTime) -> bool {
+        self.issuer.as_deref() == Some(issuer)
+            && self.client_secret_expires_at.is_none_or(|t| now < t)
+    }
 }
 
 /// Reads a registration response (RFC 7591 §3.2.1: 201 with the client's metadata;
@@ -81,6 +94,7 @@ pub fn registration_response(
         token_endpoint_auth_method: take_opt_string(&mut m, "token_endpoint_auth_method")?
             .unwrap_or_else(|| "client_secret_basic".into()),
         redirect_uris,
+        issuer: None,
     })
 }
 

@@ -128,6 +128,7 @@ impl FakeAuthorizationServer {
             "/introspect" => self.introspect(request, now),
             "/device_authorization" => self.device_authorization(request, now),
             "/par" => self.push(request, now),
+            "/register" => self.register_client(request, now),
             _ => return None,
         })
     }
@@ -154,6 +155,10 @@ impl FakeAuthorizationServer {
             ],
             "response_types_supported": ["code"],
         });
+        let mut doc = doc;
+        if let Some(r) = self.advertised_registration_endpoint() {
+            doc["registration_endpoint"] = r.into();
+        }
         plain(
             StatusCode::OK,
             "application/json",
@@ -394,6 +399,7 @@ impl FakeAuthorizationServer {
                 self.grants.push(Grant {
                     client_id: client_id.to_owned(),
                     scope: scope.clone(),
+                    resource: None,
                     revoked: false,
                 });
                 let grant = self.grants.len() - 1;
@@ -423,9 +429,13 @@ impl FakeAuthorizationServer {
             );
         }
         let scope = params.get("scope").cloned().unwrap_or_default();
+        if let Some(r) = self.target_error(params.get("resource")) {
+            return r;
+        }
         self.grants.push(Grant {
             client_id: client_id.to_owned(),
             scope: scope.clone(),
+            resource: params.get("resource").cloned(),
             revoked: false,
         });
         let grant = self.grants.len() - 1;

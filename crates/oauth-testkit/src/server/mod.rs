@@ -17,8 +17,10 @@
 
 mod endpoints;
 mod quirks;
+mod resource;
 
 pub use quirks::{Fault, ServerQuirks};
+pub use resource::RegistrationMode;
 
 use crate::rng::SeededRng;
 use base64::Engine as _;
@@ -136,6 +138,8 @@ struct CodeRecord {
     redirect_uri: String,
     challenge: String,
     scope: String,
+    /// The RFC 8707 `resource` of the authorization request.
+    resource: Option<String>,
     expires_at: UnixTime,
     /// The grant this code produced, once redeemed.
     redeemed: Option<usize>,
@@ -144,6 +148,8 @@ struct CodeRecord {
 struct Grant {
     client_id: String,
     scope: String,
+    /// The RFC 8707 audience its tokens are restricted to.
+    resource: Option<String>,
     revoked: bool,
 }
 
@@ -178,6 +184,7 @@ pub struct FakeAuthorizationServer {
     faults: VecDeque<Fault>,
     stats: ServerStats,
     pub(super) extra: endpoints::Extra,
+    pub(super) rs: resource::ResourceSide,
 }
 
 impl std::fmt::Debug for FakeAuthorizationServer {
@@ -215,6 +222,7 @@ impl FakeAuthorizationServer {
             faults: VecDeque::new(),
             stats: ServerStats::default(),
             extra: endpoints::Extra::default(),
+            rs: resource::ResourceSide::default(),
         };
         s.set_issuer(DEFAULT_ISSUER);
         s
@@ -373,7 +381,12 @@ impl FakeAuthorizationServer {
             .ok_or(AuthorizeError::UnknownClient)?;
         let redirect_uri = params
             .get("redirect_uri")
-            .filter(|r| client.redirect_uris.contains(r))
+            .filter(|r| {
+                client
+                    .redirect_uris
+                    .iter()
+                    .any(|reg| resource::redirect_matches(reg, r))
+            })
             .ok_or(AuthorizeError::RedirectUriNotRegistered)?
             .clone();
         let client_id = client.client_id.clone();
@@ -398,6 +411,12 @@ impl FakeAuthorizationServer {
             || params.get("code_challenge").is_none_or(|c| c.len() != 43)
         {
             Some(("invalid_request", "PKCE with S256 is required"))
+        } else if params
+            .get("resource")
+            .is_some_and(|r| *r != self.resource_identifier())
+        {
+            // RFC 8707 §2: a resource this server does not serve.
+            Some(("invalid_target", "unknown resource"))
         } else if decision == Decision::Deny {
             Some(("access_denied", "The user denied the request"))
         } else {
@@ -422,6 +441,7 @@ impl FakeAuthorizationServer {
                             redirect_uri: redirect_uri.clone(),
                             challenge: params["code_challenge"].clone(),
                             scope: params.get("scope").cloned().unwrap_or_default(),
+                            resource: params.get("resource").cloned(),
                             expires_at: now.saturating_add(self.code_ttl),
                             redeemed: None,
                         },
@@ -452,6 +472,9 @@ impl FakeAuthorizationServer {
         let uri = request.uri().to_string();
         if uri == self.token_endpoint {
             return self.token_exchange(request, now);
+        }
+        if let Some(response) = self.resource_metadata_route(&uri) {
+            return Ok(response);
         }
         if uri.starts_with(&self.resource_base) {
             self.stats.resource_requests += 1;
@@ -727,10 +750,27 @@ impl FakeAuthorizationServer {
                 if oauth_core::is_valid_verifier(v) && challenge_s256(v) == record.challenge => {}
             _ => return invalid(self, "PKCE verification failed"),
         }
+        // RFC 8707 §2.2: the token request may name the resource of the authorization
+        // request, or none (then the tokens are for that one).
+        let resource = match (params.get("resource"), &record.resource) {
+            (Some(asked), Some(granted)) if asked != granted => {
+                return self.error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "resource not in the grant",
+                    false,
+                );
+            }
+            (asked, granted) => granted.clone().or_else(|| asked.cloned()),
+        };
+        if let Some(r) = self.target_error(resource.as_ref()) {
+            return r;
+        }
         let scope = record.scope.clone();
         self.grants.push(Grant {
             client_id: client_id.to_owned(),
             scope: scope.clone(),
+            resource,
             revoked: false,
         });
         let grant = self.grants.len() - 1;
@@ -790,6 +830,16 @@ impl FakeAuthorizationServer {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "token issued to another client",
+                false,
+            );
+        }
+        if let (Some(asked), Some(granted)) = (params.get("resource"), &self.grants[grant].resource)
+            && asked != granted
+        {
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                "resource not in the grant",
                 false,
             );
         }
@@ -949,12 +999,13 @@ impl FakeAuthorizationServer {
     // ── protected resource ─────────────────────────────────────────────────────
 
     fn resource(&self, request: &http::Request<Vec<u8>>, now: UnixTime) -> HttpResponse {
+        let announce = self.resource_metadata_param().unwrap_or_default();
         let challenge = |error: Option<(&str, &str)>| {
             let value = match error {
-                Some((code, desc)) => {
-                    format!("Bearer realm=\"fake\", error=\"{code}\", error_description=\"{desc}\"")
-                }
-                None => "Bearer realm=\"fake\"".to_owned(),
+                Some((code, desc)) => format!(
+                    "Bearer realm=\"fake\", error=\"{code}\", error_description=\"{desc}\"{announce}"
+                ),
+                None => format!("Bearer realm=\"fake\"{announce}"),
             };
             let mut r = plain(
                 StatusCode::UNAUTHORIZED,
@@ -985,9 +1036,22 @@ impl FakeAuthorizationServer {
             return challenge(Some(("invalid_token", "The access token expired")));
         }
         let grant = &self.grants[record.grant];
+        // RFC 8707 §2: a token restricted to another audience is not for this resource.
+        let identifier = self.resource_identifier();
+        if grant
+            .resource
+            .as_ref()
+            .is_some_and(|r| !r.split(' ').any(|one| one == identifier))
+        {
+            return challenge(Some((
+                "invalid_token",
+                "The access token is for another resource",
+            )));
+        }
         let body = serde_json::json!({
             "client_id": grant.client_id,
             "scope": grant.scope,
+            "audience": grant.resource,
             "path": request.uri().path(),
             "method": request.method().as_str(),
         });
