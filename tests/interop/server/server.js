@@ -6,8 +6,10 @@
 // Runs until SIGTERM/SIGINT.
 //
 // Besides oidc-provider's endpoints: /interaction/:uid (headless login and
-// consent as alice), /api/me (bearer-protected test resource) and
+// consent as alice), /api/me (bearer-protected test resource),
+// /.well-known/oauth-protected-resource/api (its RFC 9728 metadata) and
 // /__test/device/approve (headless device user-code confirmation).
+// Dynamic client registration (RFC 7591) is open at /reg.
 // Optional env: ACCESS_TOKEN_TTL, DEVICE_CODE_TTL (seconds). See README.md.
 
 import * as crypto from 'node:crypto';
@@ -33,9 +35,15 @@ const ACCOUNT_ID = 'alice';
 const SCOPES = ['openid', 'offline_access', 'api:read', 'api:write'];
 const REDIRECT_URIS = ['http://127.0.0.1/callback'];
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-// The one resource server known to resource indicators (RFC 8707).
+// Resource servers known to resource indicators (RFC 8707): the fictitious
+// https://api.example, and our own /api (identifier <issuer>/api, see
+// localApiResource), which has RFC 9728 metadata.
 const API_RESOURCE = 'https://api.example';
 const API_RESOURCE_SCOPES = 'api:read api:write';
+const LOCAL_API_PATH = '/api';
+const LOCAL_API_SCOPES = ['api:read'];
+// RFC 9728 §3.1: /.well-known/oauth-protected-resource inserted before the path.
+const RESOURCE_METADATA_PATH = `/.well-known/oauth-protected-resource${LOCAL_API_PATH}`;
 const COMMON_CLIENT = {
   application_type: 'native',
   redirect_uris: REDIRECT_URIS,
@@ -110,7 +118,17 @@ function generateSigningKey() {
   };
 }
 
-function buildConfiguration() {
+// The resource identifier of /api/... (RFC 8707 / RFC 9728): <issuer>/api.
+function localApiResource(issuer) {
+  return `${issuer}${LOCAL_API_PATH}`;
+}
+
+function resourceMetadataUrl(issuer) {
+  return `${issuer}${RESOURCE_METADATA_PATH}`;
+}
+
+function buildConfiguration(issuer) {
+  const localResource = localApiResource(issuer);
   return {
     clients: CLIENTS,
     jwks: { keys: [generateSigningKey()] },
@@ -159,8 +177,20 @@ function buildConfiguration() {
         requirePushedAuthorizationRequests: false,
       },
       clientCredentials: { enabled: true },
-      // RFC 8707 (on by default). Only https://api.example is a known resource;
-      // a request without `resource` gets a token without audience, as before.
+      // RFC 7591, open: no initial access token. POST /reg (JSON) answers 201
+      // with the client's metadata, a registration_access_token and a
+      // registration_client_uri (GET /reg/:clientId reads the record; update
+      // and delete, i.e. registrationManagement, stay disabled). The client
+      // lives in memory like everything else; the global policies below
+      // (PKCE, rotateRefreshToken, issueRefreshToken) apply to it too.
+      registration: {
+        enabled: true,
+        initialAccessToken: false,
+      },
+      // RFC 8707 (on by default). Known resources: https://api.example and
+      // <issuer>/api (our /api/me); both get opaque access tokens (so that
+      // /api/me and introspection can look them up) with the resource as `aud`.
+      // A request without `resource` gets a token without audience, as before.
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf,
@@ -170,6 +200,14 @@ function buildConfiguration() {
             return {
               scope: API_RESOURCE_SCOPES,
               audience: API_RESOURCE,
+              accessTokenFormat: 'opaque',
+              accessTokenTTL: ACCESS_TOKEN_TTL,
+            };
+          }
+          if (resourceIndicator === localResource) {
+            return {
+              scope: LOCAL_API_SCOPES.join(' '),
+              audience: localResource,
               accessTokenFormat: 'opaque',
               accessTokenTTL: ACCESS_TOKEN_TTL,
             };
@@ -314,10 +352,28 @@ function sendText(res, status, text) {
 }
 
 // ---------------------------------------------------------------------------
+// GET /.well-known/oauth-protected-resource/api : RFC 9728 metadata of /api
+
+function handleResourceMetadata(issuer, req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    sendText(res, 405, 'method not allowed\n');
+    return;
+  }
+  sendJson(res, 200, {
+    resource: localApiResource(issuer),
+    authorization_servers: [issuer],
+    scopes_supported: LOCAL_API_SCOPES,
+    bearer_methods_supported: ['header'],
+  });
+}
+
+// ---------------------------------------------------------------------------
 // GET /api/me : protected resource accepting Bearer access tokens (RFC 6750)
 
-function bearerChallenge(error, description) {
-  let value = 'Bearer realm="interop"';
+// RFC 6750 §3 challenge plus RFC 9728 §5.1 resource_metadata.
+function bearerChallenge(issuer, error, description) {
+  let value = `Bearer realm="interop", resource_metadata="${resourceMetadataUrl(issuer)}"`;
   if (error) {
     value += `, error="${error}"`;
     if (description) value += `, error_description="${description.replace(/["\\]/g, '')}"`;
@@ -325,12 +381,12 @@ function bearerChallenge(error, description) {
   return value;
 }
 
-function unauthorized(res, error, description) {
+function unauthorized(issuer, res, error, description) {
   const body = error ? { error, error_description: description } : { error_description: description };
-  sendJson(res, 401, body, { 'www-authenticate': bearerChallenge(error, description) });
+  sendJson(res, 401, body, { 'www-authenticate': bearerChallenge(issuer, error, description) });
 }
 
-async function handleApiMe(provider, req, res) {
+async function handleApiMe(provider, issuer, req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     sendText(res, 405, 'method not allowed\n');
@@ -339,14 +395,14 @@ async function handleApiMe(provider, req, res) {
 
   const header = req.headers.authorization;
   if (header === undefined) {
-    unauthorized(res, undefined, 'no access token presented');
+    unauthorized(issuer, res, undefined, 'no access token presented');
     return;
   }
 
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!match) {
     // Not a (well-formed) Bearer credential.
-    unauthorized(res, 'invalid_token', 'malformed Bearer Authorization header');
+    unauthorized(issuer, res, 'invalid_token', 'malformed Bearer Authorization header');
     return;
   }
 
@@ -356,15 +412,22 @@ async function handleApiMe(provider, req, res) {
     ?? await provider.ClientCredentials.find(match[1]);
   if (!token) {
     // find() returns undefined for unknown, revoked and expired tokens.
-    unauthorized(res, 'invalid_token', 'access token is invalid, expired or revoked');
+    unauthorized(issuer, res, 'invalid_token', 'access token is invalid, expired or revoked');
     return;
   }
   if (token.isExpired) {
-    unauthorized(res, 'invalid_token', 'access token expired');
+    unauthorized(issuer, res, 'invalid_token', 'access token expired');
     return;
   }
   if (token.jkt || token['x5t#S256']) {
-    unauthorized(res, 'invalid_token', 'sender-constrained access token presented as Bearer');
+    unauthorized(issuer, res, 'invalid_token', 'sender-constrained access token presented as Bearer');
+    return;
+  }
+  // RFC 8707: a token without audience (no `resource` was requested) is
+  // accepted as before; a resource-bound one only if it is bound to us.
+  const audiences = token.aud === undefined ? [] : [token.aud].flat();
+  if (audiences.length > 0 && !audiences.includes(localApiResource(issuer))) {
+    unauthorized(issuer, res, 'invalid_token', 'access token audience is not this resource');
     return;
   }
 
@@ -376,7 +439,7 @@ async function handleApiMe(provider, req, res) {
 
   const grant = await provider.Grant.find(token.grantId, { ignoreExpiration: true });
   if (!grant || grant.isExpired || grant.clientId !== token.clientId || grant.accountId !== token.accountId) {
-    unauthorized(res, 'invalid_token', 'grant of the access token is no longer valid');
+    unauthorized(issuer, res, 'invalid_token', 'grant of the access token is no longer valid');
     return;
   }
 
@@ -556,7 +619,11 @@ const server = http.createServer(async (req, res) => {
 
     const { pathname } = new URL(req.url, 'http://127.0.0.1');
     if (pathname === '/api/me') {
-      await handleApiMe(provider, req, res);
+      await handleApiMe(provider, issuerUrl, req, res);
+      return;
+    }
+    if (pathname === RESOURCE_METADATA_PATH) {
+      handleResourceMetadata(issuerUrl, req, res);
       return;
     }
     if (/^\/interaction\/[^/]+$/.test(pathname)) {
@@ -587,7 +654,7 @@ server.listen(REQUESTED_PORT, HOST, () => {
   issuerUrl = issuer;
 
   try {
-    provider = new Provider(issuer, buildConfiguration());
+    provider = new Provider(issuer, buildConfiguration(issuer));
   } catch (err) {
     fatal(`failed to configure oidc-provider: ${err?.stack ?? err}`);
   }

@@ -6,7 +6,9 @@
 // flows through headless-browser.js (HEADLESS_BROWSER_NO_DELIVER=1) and checks
 // the token endpoint, /api/me, refresh rotation + reuse detection, client
 // authentication and denial; then discovery, the device flow (headless
-// approval and denial), introspection, revocation, PAR and client_credentials.
+// approval and denial), introspection, revocation, PAR, client_credentials and
+// the zero-configuration path (RFC 9728 resource metadata -> RFC 8414
+// discovery -> RFC 7591 registration -> code + PKCE with RFC 8707 resource).
 // Prints every observed status and body.
 
 import { spawn, execFile } from 'node:child_process';
@@ -137,7 +139,33 @@ function basic(id, secret) {
 }
 
 function redact(text) {
-  return text.replace(/"(access_token|refresh_token|id_token|device_code)":"[^"]+"/g, '"$1":"…"');
+  return text.replace(/"(access_token|refresh_token|id_token|device_code|registration_access_token)":"[^"]+"/g, '"$1":"…"');
+}
+
+async function getJson(url, headers = {}) {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+async function postJson(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+// The value of one auth-param of a WWW-Authenticate header (quoted or token).
+function authParam(header, name) {
+  const m = new RegExp(`(?:^|[\\s,])${name}=(?:"([^"]*)"|([^\\s,]+))`, 'i').exec(header ?? '');
+  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -624,6 +652,224 @@ async function main() {
     const ccMe2 = await getMe(issuer, cc.json?.access_token);
     log(`  revoke it: ${rCc.status}; /api/me afterwards: ${ccMe2.status}`);
     check(rCc.status === 200 && ccMe2.status === 401, 'revoked client_credentials token is dead');
+
+    // -----------------------------------------------------------------------
+    log('\n[21] zero-configuration: resource URL -> RFC 9728 -> RFC 8414 -> RFC 7591 -> code + PKCE + RFC 8707');
+    const resourceUrl = new URL('/api/me', issuer).href;
+    log(`  starting from nothing but ${resourceUrl}`);
+    const z1 = await getMe(issuer, undefined);
+    log(`  GET /api/me (no token): ${z1.status} WWW-Authenticate: ${z1.www} ${z1.text}`);
+    const metadataUrl = authParam(z1.www, 'resource_metadata');
+    check(z1.status === 401 && /^Bearer /.test(z1.www ?? '') && !/error=/.test(z1.www)
+      && metadataUrl === `${issuer}/.well-known/oauth-protected-resource/api`,
+    '401 with Bearer resource_metadata="<issuer>/.well-known/oauth-protected-resource/api", no error');
+    const zBad = await getMe(issuer, 'not-a-token');
+    log(`  GET /api/me (bogus token): ${zBad.status} WWW-Authenticate: ${zBad.www}`);
+    check(zBad.status === 401 && authParam(zBad.www, 'error') === 'invalid_token' && authParam(zBad.www, 'resource_metadata') === metadataUrl
+      && authParam(zBad.www, 'realm') === 'interop', 'bogus token: realm, resource_metadata and error="invalid_token" together');
+
+    const prm = await getJson(metadataUrl);
+    log(`  GET ${metadataUrl}: ${prm.status} ${prm.headers.get('content-type')} ${prm.text}`);
+    check(prm.status === 200 && prm.json?.resource === `${issuer}/api`
+      && JSON.stringify(prm.json?.authorization_servers) === JSON.stringify([issuer])
+      && JSON.stringify(prm.json?.scopes_supported) === '["api:read"]'
+      && JSON.stringify(prm.json?.bearer_methods_supported) === '["header"]', 'protected resource metadata');
+    const resource = prm.json?.resource;
+    check(resource && resourceUrl.startsWith(`${resource}/`), `resource ${resource} covers ${resourceUrl}`);
+    const prmPost = await post(metadataUrl, {});
+    log(`  POST to it: ${prmPost.status}`);
+
+    const asIssuer = prm.json?.authorization_servers?.[0];
+    const asMeta = await getJson(`${asIssuer}/.well-known/oauth-authorization-server`);
+    const oidcMeta = await getJson(`${asIssuer}/.well-known/openid-configuration`);
+    log(`  GET ${asIssuer}/.well-known/oauth-authorization-server: ${asMeta.status}; issuer ${asMeta.json?.issuer}, registration_endpoint ${asMeta.json?.registration_endpoint}`);
+    log(`  GET ${asIssuer}/.well-known/openid-configuration: ${oidcMeta.status}; registration_endpoint ${oidcMeta.json?.registration_endpoint}`);
+    check(asMeta.status === 200 && asMeta.json?.issuer === asIssuer, 'RFC 8414 metadata of the listed issuer');
+    check(asMeta.json?.registration_endpoint === `${issuer}/reg` && oidcMeta.json?.registration_endpoint === `${issuer}/reg`,
+      'registration_endpoint <issuer>/reg in both documents');
+    check(asMeta.json?.code_challenge_methods_supported?.includes('S256'), 'S256 advertised');
+    const zAuthEndpoint = asMeta.json?.authorization_endpoint;
+    const zTokenEndpoint = asMeta.json?.token_endpoint;
+
+    const regRequest = {
+      redirect_uris: ['http://127.0.0.1/callback'],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      application_type: 'native',
+      client_name: 'x',
+    };
+    const zReg = await postJson(asMeta.json?.registration_endpoint, regRequest);
+    log(`  POST ${asMeta.json?.registration_endpoint} ${JSON.stringify(regRequest)}`);
+    log(`  -> ${zReg.status} ${zReg.headers.get('content-type')} cache-control: ${zReg.headers.get('cache-control')} ${redact(zReg.text)}`);
+    check(zReg.status === 201 && typeof zReg.json?.client_id === 'string' && zReg.json.client_id.length > 0, 'registration 201 with client_id');
+    check(zReg.json?.token_endpoint_auth_method === 'none' && !('client_secret' in (zReg.json ?? {}))
+      && JSON.stringify(zReg.json?.redirect_uris) === '["http://127.0.0.1/callback"]'
+      && JSON.stringify(zReg.json?.grant_types) === '["authorization_code","refresh_token"]', 'registered as asked, no client_secret');
+    check(zReg.json?.registration_client_uri === `${issuer}/reg/${zReg.json?.client_id}` && zReg.json?.registration_access_token,
+      'registration_client_uri and registration_access_token');
+    const zClientId = zReg.json?.client_id;
+    const zRead = await getJson(zReg.json?.registration_client_uri, { authorization: `Bearer ${zReg.json?.registration_access_token}` });
+    log(`  GET registration_client_uri with the registration_access_token: ${zRead.status}`);
+    check(zRead.status === 200 && zRead.json?.client_id === zClientId, 'client read (RFC 7592 GET) 200');
+
+    const zNoRedirect = await postJson(asMeta.json?.registration_endpoint, { ...regRequest, redirect_uris: undefined });
+    log(`  registration without redirect_uris: ${zNoRedirect.status} ${zNoRedirect.text}`);
+    check(zNoRedirect.status === 400 && zNoRedirect.json?.error === 'invalid_redirect_uri', 'no redirect_uris: 400 invalid_redirect_uri');
+    const zBadMethod = await postJson(asMeta.json?.registration_endpoint, { ...regRequest, token_endpoint_auth_method: 'bogus' });
+    log(`  registration with token_endpoint_auth_method "bogus": ${zBadMethod.status} ${zBadMethod.text}`);
+    check(zBadMethod.status === 400 && zBadMethod.json?.error === 'invalid_client_metadata', 'bad metadata: 400 invalid_client_metadata');
+    const zForm = await post(asMeta.json?.registration_endpoint, { redirect_uris: 'http://127.0.0.1/callback' });
+    log(`  form-encoded registration: ${zForm.status} ${zForm.text}`);
+    check(zForm.status === 400 && zForm.json?.error === 'invalid_request', 'non-JSON registration: 400 invalid_request');
+
+    const scope = prm.json?.scopes_supported?.join(' ');
+    async function zAuthorize(zScope, extra = { resource }) {
+      const zPort = await freePort();
+      const redirectUri = `http://127.0.0.1:${zPort}/callback`;
+      const { verifier, challenge: zChallenge } = pkcePair();
+      const state = crypto.randomBytes(12).toString('base64url');
+      const url = new URL(zAuthEndpoint);
+      url.search = new URLSearchParams({
+        response_type: 'code', client_id: zClientId, redirect_uri: redirectUri, scope: zScope, state,
+        code_challenge: zChallenge, code_challenge_method: 'S256', ...extra,
+      }).toString();
+      const br = await runBrowser(url.href);
+      const callback = br.code === 0 ? new URL(br.stdout.trim()) : undefined;
+      return { redirectUri, verifier, state, br, callback, url: url.href };
+    }
+    const za = await zAuthorize(scope);
+    log(`  authorize (scope "${scope}", resource ${resource}): browser exit ${za.br.code}; stdout: ${za.br.stdout.trim()}; stderr: ${za.br.stderr.trim()}`);
+    check(za.callback?.searchParams.get('code') && za.callback.searchParams.get('state') === za.state
+      && za.callback.searchParams.get('iss') === issuer && za.callback.origin === new URL(za.redirectUri).origin,
+    'callback on the requested loopback port with code, state, iss');
+    const zt = await post(zTokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: za.callback?.searchParams.get('code'),
+      code_verifier: za.verifier,
+      client_id: zClientId,
+      redirect_uri: za.redirectUri,
+      resource,
+    });
+    log(`  token (with resource): ${zt.status} ${zt.headers.get('content-type')} ${redact(zt.text)}`);
+    check(zt.status === 200 && zt.json?.access_token && zt.json?.refresh_token && zt.json?.scope === 'api:read'
+      && zt.json?.token_type === 'Bearer' && !zt.json?.id_token, 'token 200: access + refresh token, scope api:read');
+    const zme = await getMe(issuer, zt.json?.access_token);
+    log(`  GET /api/me: ${zme.status} ${zme.text}`);
+    check(zme.status === 200 && JSON.parse(zme.text).sub === 'alice' && JSON.parse(zme.text).client_id === zClientId,
+      '/api/me 200 alice (registered client)');
+    const zi = await post(introspection, { token: zt.json?.access_token, client_id: zClientId });
+    log(`  introspection by the client itself: ${zi.status} ${zi.text}`);
+    check(zi.json?.active === true && zi.json?.aud === resource && zi.json?.client_id === zClientId, `introspection: aud ${resource}`);
+    const zir = await post(introspection, { token: zt.json?.refresh_token, client_id: zClientId });
+    log(`  its refresh token: ${zir.status} ${zir.text}`);
+
+    const zr1 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zt.json?.refresh_token, client_id: zClientId, resource,
+    });
+    log(`  refresh (with resource): ${zr1.status} ${redact(zr1.text)}`);
+    check(zr1.status === 200 && zr1.json?.refresh_token && zr1.json.refresh_token !== zt.json?.refresh_token
+      && zr1.json?.scope === 'api:read', 'refresh 200, rotated refresh token');
+    const zme1 = await getMe(issuer, zr1.json?.access_token);
+    const zi1 = await post(introspection, { token: zr1.json?.access_token, client_id: zClientId });
+    log(`  /api/me: ${zme1.status} ${zme1.text}; introspection aud: ${zi1.json?.aud}`);
+    check(zme1.status === 200 && zi1.json?.aud === resource, '/api/me 200 with the refreshed token (aud kept)');
+    const zr2 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zr1.json?.refresh_token, client_id: zClientId,
+    });
+    const zi2 = await post(introspection, { token: zr2.json?.access_token, client_id: zClientId });
+    log(`  refresh WITHOUT resource (no openid): ${zr2.status} ${redact(zr2.text)}; introspection aud: ${zi2.json?.aud}`);
+    check(zr2.status === 200 && zi2.json?.aud === resource, 'refresh without resource: the granted resource is used (aud kept)');
+    const zr3 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zr1.json?.refresh_token, client_id: zClientId, resource,
+    });
+    const zme3 = await getMe(issuer, zr2.json?.access_token);
+    log(`  replay the rotated-out refresh token: ${zr3.status} ${zr3.text}; newest access token at /api/me: ${zme3.status}`);
+    check(zr3.status === 400 && zr3.json?.error === 'invalid_grant' && zme3.status === 401,
+      'reuse detection applies to registered clients (grant revoked)');
+
+    log('\n[21b] zero-configuration with "openid offline_access api:read"');
+    const zo = await zAuthorize('openid offline_access api:read');
+    const zot = await post(zTokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: zo.callback?.searchParams.get('code'),
+      code_verifier: zo.verifier,
+      client_id: zClientId,
+      redirect_uri: zo.redirectUri,
+      resource,
+    });
+    const zoi = await post(introspection, { token: zot.json?.access_token, client_id: zClientId });
+    log(`  token (with resource): ${zot.status} ${redact(zot.text)}; introspection: ${zoi.text}`);
+    check(zot.status === 200 && zot.json?.id_token && zot.json?.refresh_token && zot.json?.scope === 'api:read' && zoi.json?.aud === resource,
+      'openid + resource: id_token, refresh token, access token scope api:read with aud');
+    const zome = await getMe(issuer, zot.json?.access_token);
+    log(`  /api/me: ${zome.status} ${zome.text}`);
+    check(zome.status === 200, '/api/me 200');
+    const zor1 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zot.json?.refresh_token, client_id: zClientId, resource,
+    });
+    const zor1i = await post(introspection, { token: zor1.json?.access_token, client_id: zClientId });
+    log(`  refresh with resource: ${zor1.status} ${redact(zor1.text)}; aud ${zor1i.json?.aud}`);
+    check(zor1.status === 200 && zor1.json?.refresh_token !== zot.json?.refresh_token && zor1i.json?.aud === resource,
+      'refresh with resource: rotated, aud kept');
+    const zor2 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zor1.json?.refresh_token, client_id: zClientId,
+    });
+    const zor2i = await post(introspection, { token: zor2.json?.access_token, client_id: zClientId });
+    const zor2me = await getMe(issuer, zor2.json?.access_token);
+    log(`  refresh WITHOUT resource: ${zor2.status} ${redact(zor2.text)}; introspection: ${zor2i.text}; /api/me ${zor2me.status} ${zor2me.text}`);
+    check(zor2.status === 200 && zor2i.json?.active === true && !('aud' in zor2i.json),
+      'with openid, refresh without resource: access token WITHOUT aud (userinfo-style, still accepted by /api/me)');
+    const zor3 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zor2.json?.refresh_token, client_id: zClientId, resource: 'https://api.example',
+    });
+    log(`  refresh with a resource that was not granted (https://api.example): ${zor3.status} ${zor3.text}`);
+    check(zor3.status === 400 && zor3.json?.error === 'invalid_target', 'ungranted resource on refresh: 400 invalid_target');
+    const zor4 = await post(zTokenEndpoint, {
+      grant_type: 'refresh_token', refresh_token: zor2.json?.refresh_token, client_id: zClientId, resource,
+    });
+    log(`  the same refresh token again, right resource: ${zor4.status} ${zor4.text}`);
+    check(zor4.status === 400 && zor4.json?.error === 'invalid_grant',
+      'the invalid_target refresh consumed the refresh token (retry is reuse: invalid_grant, grant revoked)');
+
+    log('\n[21c] resource indicator errors and audiences');
+    const zSlash = await zAuthorize('api:read', { resource: `${resource}/` });
+    log(`  resource "${resource}/" (trailing slash): ${zSlash.br.stdout.trim()}`);
+    check(zSlash.callback?.searchParams.get('error') === 'invalid_target', 'only the exact identifier is known: error=invalid_target');
+    const zNoRes = await zAuthorize('api:read', {});
+    const zNoResT = await post(zTokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: zNoRes.callback?.searchParams.get('code'),
+      code_verifier: zNoRes.verifier,
+      client_id: zClientId,
+      redirect_uri: zNoRes.redirectUri,
+      resource,
+    });
+    log(`  resource only at /token: ${zNoResT.status} ${zNoResT.text}`);
+    check(zNoResT.status === 400 && zNoResT.json?.error === 'invalid_target', 'resource at /token but not at /auth: 400 invalid_target');
+    const zAuthOnly = await zAuthorize('api:read');
+    const zAuthOnlyT = await post(zTokenEndpoint, {
+      grant_type: 'authorization_code',
+      code: zAuthOnly.callback?.searchParams.get('code'),
+      code_verifier: zAuthOnly.verifier,
+      client_id: zClientId,
+      redirect_uri: zAuthOnly.redirectUri,
+    });
+    const zAuthOnlyI = await post(introspection, { token: zAuthOnlyT.json?.access_token, client_id: zClientId });
+    log(`  resource only at /auth (scope api:read): ${zAuthOnlyT.status} ${redact(zAuthOnlyT.text)}; aud ${zAuthOnlyI.json?.aud}`);
+    check(zAuthOnlyT.status === 200 && zAuthOnlyI.json?.aud === resource, 'resource only at /auth, no openid: token bound to the resource anyway');
+    const zRev = await post(revocation, { token: zAuthOnlyT.json?.access_token, client_id: zClientId });
+    const zRevMe = await getMe(issuer, zAuthOnlyT.json?.access_token);
+    log(`  the registered client revokes its access token: ${zRev.status} ${JSON.stringify(zRev.text)}; /api/me afterwards: ${zRevMe.status}`);
+    check(zRev.status === 200 && zRevMe.status === 401, 'registered public client may revoke its own token');
+    const ccApi = await post(token, { grant_type: 'client_credentials', scope: 'api:read', resource }, sauth);
+    const ccApiMe = await getMe(issuer, ccApi.json?.access_token);
+    log(`  client_credentials with resource=${resource}: ${ccApi.status} ${redact(ccApi.text)}; /api/me ${ccApiMe.status} ${ccApiMe.text}`);
+    check(ccApi.status === 200 && ccApiMe.status === 200, 'client_credentials token for <issuer>/api works at /api/me');
+    const ccEx = await post(token, { grant_type: 'client_credentials', scope: 'api:read', resource: 'https://api.example' }, sauth);
+    const ccExMe = await getMe(issuer, ccEx.json?.access_token);
+    log(`  token for https://api.example at /api/me: ${ccExMe.status} WWW-Authenticate: ${ccExMe.www}`);
+    check(ccExMe.status === 401 && authParam(ccExMe.www, 'error') === 'invalid_token', 'token with another audience: 401 invalid_token');
   } finally {
     server.child.kill('SIGTERM');
     const code = await new Promise((r) => server.child.on('exit', (c, s) => r(c ?? s)));
@@ -631,7 +877,7 @@ async function main() {
     check(code === 0, 'server exits 0 on SIGTERM');
   }
 
-  log('\n[21] device code expiry (second server, DEVICE_CODE_TTL=1)');
+  log('\n[22] device code expiry (second server, DEVICE_CODE_TTL=1)');
   const short = await startServer({ DEVICE_CODE_TTL: '1' });
   try {
     const de = await deviceAuthorize(short.issuer, { client_id: 'public-native', scope: 'api:read' });
