@@ -5,9 +5,9 @@
 use crate::{REDIRECT, assert_transcript_clean, body_param};
 use http::{Method, StatusCode};
 use oauth_core::{
-    ChainStep, ConfigError, Error, ErrorCode, ParseErrorKind, RefreshFlow, ResourceAuthorization,
-    ResourceAuthorizationFlow, ResourceAuthorizationParams, Scope, TransportErrorKind, Violation,
-    resource_metadata_hint,
+    ApiCall, ChainStep, ConfigError, Error, ErrorCode, ParseErrorKind, RefreshFlow,
+    ResourceAuthorization, ResourceAuthorizationFlow, ResourceAuthorizationParams, Scope, Session,
+    TransportErrorKind, Violation, resource_metadata_hint,
 };
 use oauth_testkit::{
     EntryKind, FakeAuthorizationServer, Fault, Hop, RegisteredClient, RegistrationMode, SimError,
@@ -481,4 +481,190 @@ fn rfc8707_a_token_for_another_resource_is_refused_by_the_resource_server() {
             .map(|r| r.code.clone()),
         Some(ErrorCode::InvalidTarget)
     );
+}
+
+// ── the API session authorizes by itself ───────────────────────────────────────
+
+fn get(url: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(url).body(Vec::new()).unwrap()
+}
+
+#[test]
+fn an_unauthorized_session_meets_the_challenge_and_authorizes_once_for_many_calls() {
+    let mut sim = sim_with(930, |_| {});
+    let mut session = Session::unauthorized();
+    let mut saved = Vec::new();
+    let calls = (0..6)
+        .map(|i| ApiCall::new(get(&format!("https://api.example/items/{i}"))))
+        .collect();
+    let results = sim
+        .run_calls(&mut session, calls, &mut |t| {
+            saved.push(t.clone());
+            Ok(())
+        })
+        .unwrap();
+    for r in &results {
+        assert_eq!(r.as_ref().unwrap().status(), StatusCode::OK, "{r:?}");
+    }
+    // One registration, one authorization, one token set persisted before use.
+    assert_eq!(sim.server().registered_clients(), 1);
+    assert_eq!(sim.server().stats().codes_issued, 1);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(session.tokens(), Some(&saved[0]));
+    assert!(sim.kept_registration().is_some());
+    assert_eq!(
+        session.client().map(|c| c.resources().to_vec()),
+        Some(vec![RESOURCE.to_owned()])
+    );
+    // The first request went out without a token; every later one with it.
+    let first = &sim.sent_requests()[0];
+    assert!(first.uri.starts_with("https://api.example/items/"));
+    assert!(!first.headers.contains_key("authorization"));
+}
+
+#[test]
+fn a_lost_grant_is_authorized_again_with_the_kept_client() {
+    let mut sim = sim_with(931, |s| {
+        s.set_access_token_ttl(60);
+    });
+    let mut session = Session::unauthorized();
+    let mut persist = |_: &oauth_core::TokenSet| Ok(());
+    let first = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/me"))],
+            &mut persist,
+        )
+        .unwrap();
+    assert_eq!(first[0].as_ref().unwrap().status(), StatusCode::OK);
+    let refresh = session.tokens().unwrap().refresh_token.clone().unwrap();
+
+    // The grant is revoked at the server: the next refresh fails with invalid_grant.
+    sim.server_mut()
+        .revoke_refresh_token_grant(refresh.secret());
+    sim.advance(120);
+    let again = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/me"))],
+            &mut persist,
+        )
+        .unwrap();
+    assert_eq!(again[0].as_ref().unwrap().status(), StatusCode::OK);
+    // Authorized twice, registered once: the second chain reused the client.
+    assert_eq!(sim.server().stats().codes_issued, 2);
+    assert_eq!(sim.server().registered_clients(), 1);
+}
+
+#[test]
+fn a_refused_authorization_ends_the_call_and_its_waiters_with_the_chain_error() {
+    let mut sim = sim_with(932, |_| {});
+    sim.set_user(oauth_testkit::UserPolicy::Deny);
+    let mut session = Session::unauthorized();
+    let calls = (0..3)
+        .map(|_| ApiCall::new(get("https://api.example/me")))
+        .collect();
+    let results = sim.run_calls(&mut session, calls, &mut |_| Ok(())).unwrap();
+    for r in results {
+        let e = r.unwrap_err();
+        assert_eq!(e.step(), Some(ChainStep::Authorization), "{e:?}");
+        assert!(e.needs_new_authorization());
+    }
+    assert_eq!(session.state_name(), "NeedsAuthorization");
+    // A later call tries again (the user may agree this time).
+    sim.set_user(oauth_testkit::UserPolicy::Approve);
+    let later = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/me"))],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(later[0].as_ref().unwrap().status(), StatusCode::OK);
+}
+
+#[test]
+fn what_an_unauthorized_session_does_without_a_challenge() {
+    // A call that must not be sent twice is not sent without a token to probe.
+    let mut sim = sim_with(933, |_| {});
+    let mut session = Session::unauthorized();
+    let r = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::without_replay(
+                http::Request::post("https://api.example/orders")
+                    .body(b"{}".to_vec())
+                    .unwrap(),
+            )],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err(), &Error::NotAuthorized);
+    assert!(sim.sent_requests().is_empty());
+
+    // A 401 that announces nothing: the session's reason.
+    let mut sim = sim_with(934, |s| {
+        s.set_announce_resource_metadata(false);
+    });
+    let mut session = Session::unauthorized();
+    let r = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/me"))],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err(), &Error::NotAuthorized);
+    assert_eq!(sim.sent_requests().len(), 1);
+
+    // A plain session (not allowed to authorize) never probes.
+    let mut sim = sim_with(935, |_| {});
+    let mut session = Session::unauthorized().with_authorization(false);
+    let r = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/me"))],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(r[0].as_ref().unwrap_err(), &Error::NotAuthorized);
+    assert!(sim.sent_requests().is_empty());
+}
+
+#[test]
+fn bearer_05_a_token_for_the_resource_goes_to_the_resource_only() {
+    let mut sim = sim_with(936, |_| {});
+    let done = run_chain(
+        &mut sim,
+        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
+    )
+    .unwrap();
+    let mut session = Session::from_authorization(&done);
+    let before = sim.sent_requests().len();
+    let r = sim
+        .run_calls(
+            &mut session,
+            vec![
+                ApiCall::new(get("https://attacker.example/me")),
+                ApiCall::new(get("https://api.example.attacker.example/me")),
+                ApiCall::new(get("http://api.example/me")),
+            ],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    for e in r {
+        assert_eq!(
+            e.unwrap_err(),
+            Error::Config(ConfigError::TokenNotForResource)
+        );
+    }
+    assert_eq!(sim.sent_requests().len(), before, "nothing was sent");
+    let ok = sim
+        .run_calls(
+            &mut session,
+            vec![ApiCall::new(get("https://api.example/deep/path?q=1"))],
+            &mut |_| Ok(()),
+        )
+        .unwrap();
+    assert_eq!(ok[0].as_ref().unwrap().status(), StatusCode::OK);
 }

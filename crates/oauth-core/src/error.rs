@@ -59,6 +59,8 @@ pub enum Error {
     TokenExpired,
     /// The session was logged out; a new authorization is needed.
     LoggedOut,
+    /// The session holds no tokens yet: authorize first.
+    NotAuthorized,
     /// The driver could not persist a new token set. The new tokens are kept aside
     /// (never handed out unpersisted) and persisting is tried again on the next call.
     PersistFailed(String),
@@ -127,6 +129,7 @@ impl Error {
             Error::Config(_)
             | Error::TokenExpired
             | Error::LoggedOut
+            | Error::NotAuthorized
             | Error::UnexpectedInput { .. }
             | Error::FlowExpired { .. }
             | Error::Violation(_)
@@ -144,7 +147,8 @@ impl Error {
             Error::AuthorizationDenied(_)
             | Error::FlowExpired { .. }
             | Error::TokenExpired
-            | Error::LoggedOut => true,
+            | Error::LoggedOut
+            | Error::NotAuthorized => true,
             _ => false,
         }
     }
@@ -229,6 +233,7 @@ impl fmt::Display for Error {
                 "the access token expired and there is no refresh token; authorize again",
             ),
             Error::LoggedOut => f.write_str("logged out; authorize again"),
+            Error::NotAuthorized => f.write_str("not authorized yet; authorize first"),
             Error::PersistFailed(why) => write!(
                 f,
                 "the new token set could not be saved: {}",
@@ -283,6 +288,9 @@ pub enum InputKind {
     Persisted,
     /// The session changed while a call waited (API session).
     Wake,
+    /// The driver reports the outcome of an authorization it was asked for (API
+    /// session).
+    Authorized,
 }
 
 /// A registration or call argument the core refuses.
@@ -342,6 +350,9 @@ pub enum ConfigError {
     /// A bearer token would be sent over plain `http` to a non-loopback host
     /// (RFC 6750 §5.3).
     InsecureResource,
+    /// A token issued for one resource (RFC 8707) would be sent to a URL outside it
+    /// (BEARER-05: tokens go to their own resource only).
+    TokenNotForResource,
     /// The server's metadata lists `code_challenge_methods_supported` without `S256`
     /// (RFC 9700 §2.1.1: PKCE with S256 is required; `plain` is never used).
     PkceS256Unsupported,
@@ -386,6 +397,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::InsecureResource => f.write_str(
                 "refusing to send a bearer token over plain http to a non-loopback host",
+            ),
+            ConfigError::TokenNotForResource => f.write_str(
+                "refusing to send a token issued for another resource to this URL",
             ),
             ConfigError::PkceS256Unsupported => {
                 f.write_str("the server does not support PKCE with S256, which this client requires")

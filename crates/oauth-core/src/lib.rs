@@ -130,7 +130,8 @@ pub use flow::{
     ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientCredentialsFlow,
     ClientCredentialsParams, DEFAULT_SKEW_SECS, DEVICE_CODE_GRANT, DeviceFlow, DiscoveryFlow,
     IntrospectionFlow, RefreshFlow, ResourceAuthorization, ResourceAuthorizationFlow,
-    ResourceAuthorizationParams, RevocationFlow, Session, Step, TokenRef, TokenTypeHint,
+    ResourceAuthorizationParams, ResourceChallenge, RevocationFlow, Session, Step, TokenRef,
+    TokenTypeHint,
 };
 pub use io::{Flow, HttpRequest, HttpResponse, Input, Output};
 pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};

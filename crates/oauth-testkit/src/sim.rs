@@ -9,11 +9,13 @@ use crate::server::{AuthorizeError, Decision, FakeAuthorizationServer};
 use crate::transcript::{EntryKind, Transcript};
 use crate::user::UserPolicy;
 use http::{HeaderMap, Method};
+use oauth_core::parse::RegisteredClientInfo;
 use oauth_core::{
     ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientRegistration, Error,
     Flow, HttpResponse, Input, Output, RefreshFlow, Scope, Session, Step, TokenSet, UnixTime,
     attach_bearer, redact,
 };
+use oauth_core::{ResourceAuthorization, ResourceAuthorizationFlow, ResourceChallenge};
 use std::fmt;
 use url::Url;
 
@@ -113,6 +115,7 @@ pub struct Simulation {
     recording: bool,
     /// A device-flow user code the user will enter at this time, with this decision.
     device_user: Option<(String, UnixTime, Option<Decision>)>,
+    kept_registration: Option<RegisteredClientInfo>,
 }
 
 impl fmt::Debug for Simulation {
@@ -145,6 +148,7 @@ impl Simulation {
             filter: None,
             recording: true,
             device_user: None,
+            kept_registration: None,
         }
     }
 
@@ -513,6 +517,9 @@ impl Simulation {
                     _ => CallInput::Wake,
                 },
                 Some(Step::Persist(tokens)) => CallInput::Persisted(persist(&tokens)),
+                Some(Step::Authorize(challenge)) => {
+                    CallInput::Authorized(self.authorize_resource(&challenge)?.map(Box::new))
+                }
                 Some(Step::Done(r)) => {
                     results[i] = Some(r);
                     continue;
@@ -532,6 +539,44 @@ impl Simulation {
             .map(|r| r.unwrap_or(Err(Error::Poisoned)))
             .collect())
     }
+
+    /// Runs the authorization chain for `challenge` as a driver told
+    /// [`Step::Authorize`] does: redirecting to [`REDIRECT_URI`](Self::REDIRECT_URI),
+    /// reusing the client kept from an earlier chain, and keeping a newly registered one.
+    /// `Err` only for a simulation failure; the chain's own failure is `Ok(Err(..))`.
+    pub fn authorize_resource(
+        &mut self,
+        challenge: &ResourceChallenge,
+    ) -> Result<Result<ResourceAuthorization, Error>, SimError> {
+        let mut params = challenge.params(Self::REDIRECT_URI);
+        if let Some(kept) = &self.kept_registration {
+            params = params.registered(kept.clone());
+        }
+        let now = self.clock;
+        let mut flow = match ResourceAuthorizationFlow::start(params, &mut self.rng, now) {
+            Ok(flow) => flow,
+            Err(e) => return Ok(Err(e)),
+        };
+        match self.run(&mut flow) {
+            Ok(done) => {
+                if let Some(info) = &done.registered {
+                    self.kept_registration = Some(info.clone());
+                }
+                Ok(Ok(done))
+            }
+            Err(SimError::Flow(e)) => Ok(Err(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The client a chain registered and the simulation keeps for the next one (as a
+    /// driver's store does).
+    pub fn kept_registration(&self) -> Option<&RegisteredClientInfo> {
+        self.kept_registration.as_ref()
+    }
+
+    /// The redirect URI the simulation's chains use (the loopback listener's).
+    pub const REDIRECT_URI: &'static str = "http://127.0.0.1:8080/callback";
 
     /// A one-line redacted description of a response, for demo output.
     pub fn describe(response: &HttpResponse) -> String {

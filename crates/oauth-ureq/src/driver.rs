@@ -21,6 +21,17 @@ pub fn now() -> UnixTime {
     UnixTime::from_system_time(SystemTime::now())
 }
 
+/// Sleeps until the whole second `t` is over. The core counts whole seconds: a wait it
+/// asks for was computed from a time truncated to the second, so waking at the start of
+/// second `t` could come up to a second early (a device poll 4.1 s after the last one
+/// with `interval` 5, RFC 8628 §3.5); waking at its end never does.
+fn sleep_past(t: UnixTime) {
+    let target = t.saturating_add(1).to_system_time();
+    if let Ok(d) = target.duration_since(SystemTime::now()) {
+        std::thread::sleep(d);
+    }
+}
+
 /// Why [`run`] did not produce the flow's outcome.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -198,10 +209,7 @@ pub fn run<F: Flow>(
                 None => print_user_code(&code),
             },
             Output::WaitUntil(t) => {
-                let secs = now().secs_until(t);
-                if secs > 0 {
-                    std::thread::sleep(Duration::from_secs(secs));
-                }
+                sleep_past(t);
                 flow.handle(Input::Tick, now());
             }
             Output::Done(result) => return result.map_err(Error::Flow),

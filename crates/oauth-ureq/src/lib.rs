@@ -42,6 +42,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod api;
+mod authorize;
 mod browser;
 mod discover;
 mod driver;
@@ -51,6 +52,7 @@ mod store;
 mod transport;
 
 pub use api::{ApiError, call_api};
+pub use authorize::{Authorizer, BrowserAuthorizer, probe};
 pub use browser::{Browser, OpenUrl};
 pub use discover::discover;
 pub use driver::{CallbackSource, Error, LoopbackCallback, now, print_user_code, run};

@@ -7,6 +7,7 @@
 //! saved in the [`TokenStore`] before any thread receives its access token.
 
 use crate::api::ApiError;
+use crate::authorize::{Authorizer, authorize_and_keep};
 use crate::driver::{now, run};
 use crate::store::{StoreError, TokenStore};
 use crate::transport::Transport;
@@ -28,6 +29,7 @@ struct Inner {
     changed: Condvar,
     transport: Transport,
     store: Arc<dyn TokenStore>,
+    authorizer: Option<Arc<dyn Authorizer>>,
 }
 
 impl std::fmt::Debug for AuthorizedClient {
@@ -61,8 +63,47 @@ impl AuthorizedClient {
                 changed: Condvar::new(),
                 transport,
                 store,
+                authorizer: None,
             }),
         }
+    }
+
+    /// A client that authorizes by itself: when a call finds no usable token and the
+    /// resource's 401 announces its metadata (RFC 9728 §5.1), `authorizer` runs the
+    /// zero-configuration chain (registering a client if the store keeps none, RFC
+    /// 7591), the new token set is saved, and the call goes on. One thread authorizes;
+    /// the others wait for it. `session` is [`Session::unauthorized`] for a first run.
+    pub fn with_authorizer(
+        session: Session,
+        transport: Transport,
+        store: Arc<dyn TokenStore>,
+        authorizer: Arc<dyn Authorizer>,
+    ) -> Self {
+        AuthorizedClient {
+            inner: Arc::new(Inner {
+                session: Mutex::new(session.with_authorization(true)),
+                changed: Condvar::new(),
+                transport,
+                store,
+                authorizer: Some(authorizer),
+            }),
+        }
+    }
+
+    /// A first-run client for a resource nobody configured: no client, no tokens; the
+    /// first call meets the resource's challenge and authorizes.
+    pub fn zero_config(
+        transport: Transport,
+        store: Arc<dyn TokenStore>,
+        authorizer: Arc<dyn Authorizer>,
+    ) -> Self {
+        AuthorizedClient::with_authorizer(Session::unauthorized(), transport, store, authorizer)
+    }
+
+    /// The registration in use (after a zero-configuration authorization, the one the
+    /// chain produced), if any.
+    pub fn client(&self) -> Option<ClientRegistration> {
+        self.lock().client().cloned()
     }
 
     /// A client for the token set in `store`; `Ok(None)` when the store is empty.
@@ -123,19 +164,19 @@ impl AuthorizedClient {
     pub fn logout(&self) -> Result<(), ApiError> {
         let (client, tokens) = {
             let mut session = self.lock();
-            let client = session.client().clone();
+            let client = session.client().cloned();
             (client, session.forget())
         };
         self.inner.changed.notify_all();
         let mut result = Ok(());
-        if let Some(tokens) = &tokens
+        if let (Some(tokens), Some(client)) = (&tokens, &client)
             && client.revocation_endpoint().is_some()
         {
             let token = match &tokens.refresh_token {
                 Some(rt) => TokenRef::Refresh(rt),
                 None => TokenRef::Access(&tokens.access_token),
             };
-            result = RevocationFlow::start(&client, token)
+            result = RevocationFlow::start(client, token)
                 .map_err(ApiError::Token)
                 .and_then(
                     |mut flow| match run(&mut flow, &self.inner.transport, None) {
@@ -187,6 +228,21 @@ impl AuthorizedClient {
                     };
                     session = self.lock();
                     call.handle(&mut session, input, now())
+                }
+                Step::Authorize(challenge) => {
+                    drop(session);
+                    let result = match &inner.authorizer {
+                        Some(a) => authorize_and_keep(
+                            a.as_ref(),
+                            &inner.transport,
+                            inner.store.as_ref(),
+                            &challenge,
+                        )
+                        .map(Box::new),
+                        None => Err(oauth_core::Error::NotAuthorized),
+                    };
+                    session = self.lock();
+                    call.handle(&mut session, CallInput::Authorized(result), now())
                 }
                 Step::Persist(tokens) => {
                     drop(session);

@@ -8,6 +8,7 @@
 //! ours, or not readable, is reported as such on load and never overwritten on save.
 
 use oauth_core::TokenSet;
+use oauth_core::parse::RegisteredClientInfo;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -16,15 +17,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A place to keep one token set.
+/// A place to keep one token set, and the client a zero-configuration run registered
+/// (RFC 7591) so that the next run reuses it.
 pub trait TokenStore: Send + Sync {
     /// The stored token set; `None` when nothing is stored yet.
     fn load(&self) -> Result<Option<TokenSet>, StoreError>;
     /// Replaces the stored token set; when this returns `Ok`, the new set survives a
     /// crash.
     fn save(&self, tokens: &TokenSet) -> Result<(), StoreError>;
-    /// Forgets the stored token set.
+    /// Forgets the stored token set (a kept registration stays).
     fn clear(&self) -> Result<(), StoreError>;
+    /// The kept registration. The default keeps none: a store that does not override
+    /// this and [`save_client`](Self::save_client) makes every run register anew.
+    fn load_client(&self) -> Result<Option<RegisteredClientInfo>, StoreError> {
+        Ok(None)
+    }
+    /// Keeps a registration (it holds secrets: the client secret, if any, and the
+    /// registration access token).
+    fn save_client(&self, client: &RegisteredClientInfo) -> Result<(), StoreError> {
+        let _ = client;
+        Ok(())
+    }
 }
 
 /// Why a store failed.
@@ -91,10 +104,11 @@ impl std::error::Error for StoreError {
     }
 }
 
-/// Keeps the token set in memory only.
+/// Keeps the token set (and a registration) in memory only.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tokens: Mutex<Option<TokenSet>>,
+    client: Mutex<Option<RegisteredClientInfo>>,
 }
 
 impl MemoryStore {
@@ -128,6 +142,22 @@ impl TokenStore for MemoryStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(())
     }
+
+    fn load_client(&self) -> Result<Option<RegisteredClientInfo>, StoreError> {
+        Ok(self
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone())
+    }
+
+    fn save_client(&self, client: &RegisteredClientInfo) -> Result<(), StoreError> {
+        *self
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(client.clone());
+        Ok(())
+    }
 }
 
 /// The format marker of our files.
@@ -139,7 +169,10 @@ pub const FILE_VERSION: u64 = 1;
 struct EnvelopeOut<'a> {
     format: &'static str,
     version: u64,
-    tokens: &'a TokenSet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens: Option<&'a TokenSet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a RegisteredClientInfo>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +180,14 @@ struct EnvelopeIn {
     format: Option<String>,
     version: Option<u64>,
     tokens: Option<serde_json::Value>,
+    client: Option<serde_json::Value>,
+}
+
+/// What a file holds.
+#[derive(Default)]
+struct Stored {
+    tokens: Option<TokenSet>,
+    client: Option<RegisteredClientInfo>,
 }
 
 /// A JSON file holding one token set, written crash-safely. See the
@@ -176,11 +217,11 @@ impl FileStore {
         }
     }
 
-    /// Reads and checks the file: `Ok(None)` when it does not exist.
-    fn read(&self) -> Result<Option<TokenSet>, StoreError> {
+    /// Reads and checks the file: empty when it does not exist.
+    fn read(&self) -> Result<Stored, StoreError> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Stored::default()),
             Err(e) => return Err(self.io(e)),
         };
         let corrupt = |detail: String| StoreError::Corrupt {
@@ -224,34 +265,40 @@ impl FileStore {
             }
             _ => return Err(corrupt("missing or invalid version".into())),
         }
-        let tokens = envelope
-            .tokens
-            .ok_or_else(|| corrupt("no token set".into()))?;
-        serde_json::from_value::<TokenSet>(tokens)
-            .map(Some)
-            .map_err(|e| corrupt(format!("invalid token set: {}", classify(&e))))
+        if envelope.tokens.is_none() && envelope.client.is_none() {
+            return Err(corrupt("no token set".into()));
+        }
+        let tokens = match envelope.tokens {
+            None | Some(serde_json::Value::Null) => None,
+            Some(t) => Some(
+                serde_json::from_value::<TokenSet>(t)
+                    .map_err(|e| corrupt(format!("invalid token set: {}", classify(&e))))?,
+            ),
+        };
+        let client = match envelope.client {
+            None | Some(serde_json::Value::Null) => None,
+            Some(c) => Some(
+                serde_json::from_value::<RegisteredClientInfo>(c)
+                    .map_err(|e| corrupt(format!("invalid client: {}", classify(&e))))?,
+            ),
+        };
+        Ok(Stored { tokens, client })
     }
-}
 
-fn classify(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Data => "a member is missing or has the wrong type",
-        _ => "malformed",
-    }
-}
-
-impl TokenStore for FileStore {
-    fn load(&self) -> Result<Option<TokenSet>, StoreError> {
-        self.read()
-    }
-
-    fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
-        // Never overwrite what we cannot read: a corrupt or foreign file stays.
-        self.read()?;
+    /// Replaces the file's content crash-safely; with nothing to hold, removes it.
+    fn write(&self, stored: &Stored) -> Result<(), StoreError> {
+        if stored.tokens.is_none() && stored.client.is_none() {
+            return match fs::remove_file(&self.path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(self.io(e)),
+            };
+        }
         let json = serde_json::to_vec_pretty(&EnvelopeOut {
             format: FILE_FORMAT,
             version: FILE_VERSION,
-            tokens,
+            tokens: stored.tokens.as_ref(),
+            client: stored.client.as_ref(),
         })
         .map_err(|e| self.io(io::Error::other(e)))?;
         let dir = match self.path.parent() {
@@ -281,13 +328,45 @@ impl TokenStore for FileStore {
         }
         result.map_err(|e| self.io(e))
     }
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => "a member is missing or has the wrong type",
+        _ => "malformed",
+    }
+}
+
+impl TokenStore for FileStore {
+    fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        Ok(self.read()?.tokens)
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        // Never overwrite what we cannot read: a corrupt or foreign file stays.
+        let mut stored = self.read()?;
+        stored.tokens = Some(tokens.clone());
+        self.write(&stored)
+    }
 
     fn clear(&self) -> Result<(), StoreError> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.io(e)),
-        }
+        // A file we cannot read is removed as before (clearing is asked for); a kept
+        // registration survives.
+        let client = self.read().ok().and_then(|s| s.client);
+        self.write(&Stored {
+            tokens: None,
+            client,
+        })
+    }
+
+    fn load_client(&self) -> Result<Option<RegisteredClientInfo>, StoreError> {
+        Ok(self.read()?.client)
+    }
+
+    fn save_client(&self, client: &RegisteredClientInfo) -> Result<(), StoreError> {
+        let mut stored = self.read()?;
+        stored.client = Some(client.clone());
+        self.write(&stored)
     }
 }
 

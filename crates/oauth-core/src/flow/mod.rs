@@ -42,6 +42,7 @@ pub use introspection::IntrospectionFlow;
 pub use refresh::RefreshFlow;
 pub use resource_authorization::{
     ResourceAuthorization, ResourceAuthorizationFlow, ResourceAuthorizationParams,
+    ResourceChallenge,
 };
 pub use revocation::{RevocationFlow, TokenRef, TokenTypeHint};
 pub use session::{ApiCall, CallInput, DEFAULT_SKEW_SECS, Session, Step};

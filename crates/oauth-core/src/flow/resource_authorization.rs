@@ -108,7 +108,9 @@ impl ResourceAuthorizationParams {
         self
     }
 
-    /// Reuse a client registered by an earlier run (kept in a store).
+    /// Reuse a client registered by an earlier run (kept in a store). It is ignored —
+    /// and a new client registered — when it was registered by another server than the
+    /// one the resource names, or its secret has expired.
     #[must_use]
     pub fn registered(mut self, info: RegisteredClientInfo) -> Self {
         self.registered = Some(info);
@@ -127,6 +129,39 @@ impl ResourceAuthorizationParams {
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.client_name = name.into();
         self
+    }
+}
+
+/// What a protected resource's 401 announced (RFC 9728 §5.1): where its metadata is,
+/// for the request it refused. The [`Session`](crate::Session) hands it to the driver
+/// in [`Step::Authorize`](crate::Step::Authorize).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceChallenge {
+    /// The URL of the refused request.
+    pub request_url: Url,
+    /// The `resource_metadata` URL of the challenge (https, or http on loopback).
+    pub metadata_url: Url,
+}
+
+impl ResourceChallenge {
+    /// The challenge in `response` (a 401 with a `Bearer` challenge carrying
+    /// `resource_metadata`) to a request for `request_uri`; `None` otherwise.
+    pub fn from_response(request_uri: &http::Uri, response: &HttpResponse) -> Option<Self> {
+        let metadata_url = crate::bearer::resource_metadata_hint(response)?;
+        let request_url = Url::parse(&request_uri.to_string()).ok()?;
+        Some(ResourceChallenge {
+            request_url,
+            metadata_url,
+        })
+    }
+
+    /// The chain's parameters for this challenge, redirecting to `redirect_uri`.
+    pub fn params(&self, redirect_uri: impl Into<String>) -> ResourceAuthorizationParams {
+        ResourceAuthorizationParams::after_challenge(
+            self.request_url.clone(),
+            self.metadata_url.clone(),
+            redirect_uri,
+        )
     }
 }
 

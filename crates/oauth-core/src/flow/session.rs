@@ -55,8 +55,9 @@
 
 use crate::bearer::{attach_bearer, invalid_token_challenge};
 use crate::client::ClientRegistration;
-use crate::error::{Error, InputKind, TransportFailure};
+use crate::error::{ConfigError, Error, InputKind, TransportFailure};
 use crate::flow::RefreshFlow;
+use crate::flow::{ResourceAuthorization, ResourceChallenge};
 use crate::io::{Flow, HttpRequest, HttpResponse, Input, Output};
 use crate::time::UnixTime;
 use crate::token::TokenSet;
@@ -67,9 +68,15 @@ pub const DEFAULT_SKEW_SECS: u64 = 30;
 
 /// The token set of one grant, shared by every call. See the [module documentation](self).
 pub struct Session {
-    client: ClientRegistration,
+    /// The registration tokens are refreshed with; `None` before the first
+    /// authorization of a zero-configuration session.
+    client: Option<ClientRegistration>,
     state: SessionState,
     skew_secs: u64,
+    /// Whether a call may ask the driver to authorize ([`Step::Authorize`]).
+    authorize: bool,
+    /// The latest resource challenge any call met.
+    challenge: Option<ResourceChallenge>,
     /// Increments each time a new token set becomes current.
     generation: u64,
     /// The generation whose access token a resource rejected with `invalid_token`.
@@ -93,21 +100,55 @@ enum SessionState {
         current: TokenSet,
         flow: Box<RefreshFlow>,
     },
-    /// The refresh succeeded; the new set waits for the driver to persist it.
-    Persisting { current: TokenSet, new: TokenSet },
+    /// A refresh or an authorization succeeded; the new set waits for the driver to
+    /// persist it. `current` is the set still usable meanwhile (none after an
+    /// authorization).
+    Persisting {
+        current: Option<TokenSet>,
+        new: TokenSet,
+    },
     /// Persisting failed; the new set is kept aside and persisted by the next call.
-    PersistPending { current: TokenSet, new: TokenSet },
-    /// The grant is gone; only a new authorization helps.
+    PersistPending {
+        current: Option<TokenSet>,
+        new: TokenSet,
+    },
+    /// The grant is gone, or there never was one; only a new authorization helps.
     NeedsAuthorization(Error),
+    /// One call's driver is running the authorization chain for the session; `why` is
+    /// what the session needed it for.
+    Authorizing { why: Error },
 }
 
 impl Session {
     /// A session for `tokens`, obtained from `client`'s server.
     pub fn new(client: &ClientRegistration, tokens: TokenSet) -> Self {
         Session {
-            client: client.clone(),
+            client: Some(client.clone()),
             state: SessionState::Ready(tokens),
+            ..Session::empty()
+        }
+    }
+
+    /// A session with nothing yet: no client, no tokens. Its first call is sent without
+    /// a token to meet the resource's challenge, and the driver is asked to run the
+    /// authorization chain ([`Step::Authorize`]).
+    pub fn unauthorized() -> Self {
+        Session::empty().with_authorization(true)
+    }
+
+    /// A session for the outcome of the authorization chain (tokens and the client
+    /// they were issued to); it may authorize again when they are lost.
+    pub fn from_authorization(done: &ResourceAuthorization) -> Self {
+        Session::new(&done.client, done.tokens.clone()).with_authorization(true)
+    }
+
+    fn empty() -> Self {
+        Session {
+            client: None,
+            state: SessionState::NeedsAuthorization(Error::NotAuthorized),
             skew_secs: DEFAULT_SKEW_SECS,
+            authorize: false,
+            challenge: None,
             generation: 0,
             rejected: None,
             epoch: 0,
@@ -115,6 +156,20 @@ impl Session {
             refreshes: 0,
             version: 0,
         }
+    }
+
+    /// Whether a call that finds no usable token, and knows the resource's challenge
+    /// (RFC 9728 §5.1), asks its driver to authorize ([`Step::Authorize`]) instead of
+    /// ending with the error (default off: a session of [`Session::new`] only refreshes).
+    #[must_use]
+    pub fn with_authorization(mut self, on: bool) -> Self {
+        self.authorize = on;
+        self
+    }
+
+    /// The latest resource challenge a call met, if any.
+    pub fn challenge(&self) -> Option<&ResourceChallenge> {
+        self.challenge.as_ref()
     }
 
     /// Refresh this many seconds before expiry (default [`DEFAULT_SKEW_SECS`]).
@@ -127,18 +182,17 @@ impl Session {
     /// The token set currently handed out, if any (for display and inspection).
     pub fn tokens(&self) -> Option<&TokenSet> {
         match &self.state {
-            SessionState::Ready(t)
-            | SessionState::Refreshing { current: t, .. }
-            | SessionState::Persisting { current: t, .. }
-            | SessionState::PersistPending { current: t, .. } => Some(t),
-            SessionState::NeedsAuthorization(_) => None,
+            SessionState::Ready(t) | SessionState::Refreshing { current: t, .. } => Some(t),
+            SessionState::Persisting { current, .. }
+            | SessionState::PersistPending { current, .. } => current.as_ref(),
+            SessionState::NeedsAuthorization(_) | SessionState::Authorizing { .. } => None,
         }
     }
 
     /// The error that ended the grant, when only a new authorization can help.
     pub fn needs_authorization(&self) -> Option<&Error> {
         match &self.state {
-            SessionState::NeedsAuthorization(e) => Some(e),
+            SessionState::NeedsAuthorization(e) | SessionState::Authorizing { why: e } => Some(e),
             _ => None,
         }
     }
@@ -178,13 +232,14 @@ impl Session {
             SessionState::Persisting { new, .. } | SessionState::PersistPending { new, .. } => {
                 Some(new)
             }
-            SessionState::NeedsAuthorization(_) => None,
+            SessionState::NeedsAuthorization(_) | SessionState::Authorizing { .. } => None,
         }
     }
 
-    /// The registration this session refreshes with.
-    pub fn client(&self) -> &ClientRegistration {
-        &self.client
+    /// The registration this session refreshes with (`None` before the first
+    /// authorization of a [`Session::unauthorized`]).
+    pub fn client(&self) -> Option<&ClientRegistration> {
+        self.client.as_ref()
     }
 
     /// How many refreshes succeeded in this session.
@@ -200,6 +255,7 @@ impl Session {
             SessionState::Persisting { .. } => "Persisting",
             SessionState::PersistPending { .. } => "PersistPending",
             SessionState::NeedsAuthorization(_) => "NeedsAuthorization",
+            SessionState::Authorizing { .. } => "Authorizing",
         }
     }
 
@@ -210,7 +266,11 @@ impl Session {
 
     /// Starts a refresh of `current` and returns its request.
     fn begin_refresh(&mut self, current: TokenSet) -> Result<HttpRequest, Error> {
-        let mut flow = match RefreshFlow::start(&self.client, &current, None) {
+        let Some(client) = &self.client else {
+            self.state = SessionState::Ready(current);
+            return Err(ConfigError::Missing { field: "client_id" }.into());
+        };
+        let mut flow = match RefreshFlow::start(client, &current, None) {
             Ok(flow) => flow,
             Err(e) => {
                 self.state = SessionState::Ready(current);
@@ -254,6 +314,9 @@ pub enum CallInput {
     Persisted(Result<(), String>),
     /// The session changed after a [`Step::Wait`].
     Wake,
+    /// The outcome of the authorization chain the last [`Step::Authorize`] asked for
+    /// (the driver keeps any newly registered client before feeding it).
+    Authorized(Result<Box<ResourceAuthorization>, Error>),
 }
 
 impl fmt::Debug for CallInput {
@@ -264,6 +327,8 @@ impl fmt::Debug for CallInput {
             CallInput::TransportFailed(t) => write!(f, "TransportFailed({t})"),
             CallInput::Persisted(r) => write!(f, "Persisted({})", r.is_ok()),
             CallInput::Wake => f.write_str("Wake"),
+            CallInput::Authorized(Ok(_)) => f.write_str("Authorized(Ok)"),
+            CallInput::Authorized(Err(e)) => write!(f, "Authorized(Err({e:?}))"),
         }
     }
 }
@@ -271,15 +336,23 @@ impl fmt::Debug for CallInput {
 /// What the caller must do next for an [`ApiCall`].
 #[must_use]
 pub enum Step {
-    /// Send this request (the API request with its token, or the refresh request),
-    /// then feed [`CallInput::Response`] or [`CallInput::TransportFailed`].
+    /// Send this request (the API request with its token, the refresh request, or —
+    /// in a session that may authorize — the API request without a token, to meet the
+    /// resource's challenge), then feed [`CallInput::Response`] or
+    /// [`CallInput::TransportFailed`].
     Send(HttpRequest),
     /// Persist this token set, then feed [`CallInput::Persisted`]. No call receives its
     /// access token before that.
     Persist(TokenSet),
-    /// Another call is refreshing: wait until the session changes, then feed
-    /// [`CallInput::Wake`].
+    /// Another call is refreshing or authorizing: wait until the session changes, then
+    /// feed [`CallInput::Wake`].
     Wait,
+    /// The session has no usable token and the resource said where to get one: run
+    /// the authorization chain ([`ResourceAuthorizationFlow`](crate::ResourceAuthorizationFlow),
+    /// with [`ResourceChallenge::params`] and any client kept from an earlier run),
+    /// then feed [`CallInput::Authorized`]. Only in a session
+    /// [`with_authorization`](Session::with_authorization); at most once per call.
+    Authorize(ResourceChallenge),
     /// The call is over: the API's response (any status), or why there is none.
     Done(Result<HttpResponse, Error>),
 }
@@ -290,6 +363,7 @@ impl fmt::Debug for Step {
             Step::Send(r) => write!(f, "Send({r:?})"),
             Step::Persist(t) => write!(f, "Persist({t:?})"),
             Step::Wait => f.write_str("Wait"),
+            Step::Authorize(c) => write!(f, "Authorize({})", c.metadata_url),
             Step::Done(Ok(r)) => write!(f, "Done(Ok({}))", r.status()),
             Step::Done(Err(e)) => write!(f, "Done(Err({e:?}))"),
         }
@@ -304,6 +378,10 @@ pub struct ApiCall {
     /// This call has driven a refresh: it refreshes no more (a server whose tokens are
     /// stale at birth gets them used rather than refreshed forever).
     refreshed: bool,
+    /// This call has sent its request without a token to meet the challenge.
+    probed: bool,
+    /// This call has asked for an authorization: it asks no more.
+    authorized: bool,
     state: CallState,
 }
 
@@ -313,10 +391,14 @@ enum CallState {
     Start,
     /// The request is out with the token of this generation.
     Sending { generation: u64 },
-    /// Another call refreshes (attempt `epoch`).
+    /// The request is out without a token, to meet the resource's challenge.
+    Probing,
+    /// Another call refreshes or authorizes (attempt `epoch`).
     WaitingForRefresh { epoch: u64 },
     /// This call drives the session's refresh.
     Refreshing,
+    /// This call's driver runs the authorization chain.
+    Authorizing,
     /// This call must persist the new token set.
     Persisting,
     /// Over.
@@ -332,12 +414,15 @@ impl ApiCall {
             replayable: true,
             replayed: false,
             refreshed: false,
+            probed: false,
+            authorized: false,
             state: CallState::Start,
         }
     }
 
     /// A call that must not be sent twice (not idempotent). On a 401 `invalid_token`
-    /// the token is still renewed for later calls, but this call ends with the 401.
+    /// the token is still renewed for later calls, but this call ends with the 401;
+    /// it is never sent without a token to meet a challenge.
     pub fn without_replay(request: http::Request<Vec<u8>>) -> Self {
         ApiCall {
             replayable: false,
@@ -357,7 +442,8 @@ impl ApiCall {
 
             (CallState::WaitingForRefresh { epoch }, CallInput::Wake) => {
                 match &session.last_failure {
-                    // RT-03: the refresh this call waited for failed: so does the call.
+                    // RT-03: the refresh (or authorization) this call waited for failed:
+                    // so does the call.
                     Some((failed, e)) if *failed == epoch => Step::Done(Err(e.clone())),
                     _ => self.acquire(session, now),
                 }
@@ -368,6 +454,10 @@ impl ApiCall {
                 input @ (CallInput::Response(_) | CallInput::TransportFailed(_)),
             ) => self.refresh_answered(session, input, now),
 
+            (CallState::Authorizing, CallInput::Authorized(result)) => {
+                self.authorization_answered(session, result, now)
+            }
+
             (CallState::Persisting, CallInput::Persisted(result)) => {
                 let state = std::mem::replace(
                     &mut session.state,
@@ -376,7 +466,6 @@ impl ApiCall {
                 match (state, result) {
                     (SessionState::Persisting { new, .. }, Ok(())) => {
                         session.generation += 1;
-                        session.refreshes += 1;
                         session.transition(SessionState::Ready(new));
                         self.acquire(session, now)
                     }
@@ -399,6 +488,7 @@ impl ApiCall {
             }
 
             (CallState::Sending { generation }, CallInput::Response(response)) => {
+                self.note_challenge(session, &response);
                 // RFC 6750 §3.1 invalid_token: refresh once and replay once, never loop.
                 if invalid_token_challenge(&response).is_some() && !self.replayed {
                     if session.generation == generation && session.rejected != Some(generation) {
@@ -415,7 +505,22 @@ impl ApiCall {
                     Step::Done(Ok(response))
                 }
             }
-            (CallState::Sending { .. }, CallInput::TransportFailed(f)) => {
+            (CallState::Probing, CallInput::Response(response)) => {
+                if self.note_challenge(session, &response) {
+                    // RFC 9728 §5.1: the resource said where to get a token.
+                    self.acquire(session, now)
+                } else if response.status() == http::StatusCode::UNAUTHORIZED {
+                    // Refused, and no way to authorize announced: the session's reason.
+                    Step::Done(Err(session
+                        .needs_authorization()
+                        .cloned()
+                        .unwrap_or(Error::NotAuthorized)))
+                } else {
+                    // The resource answered without a token.
+                    Step::Done(Ok(response))
+                }
+            }
+            (CallState::Sending { .. } | CallState::Probing, CallInput::TransportFailed(f)) => {
                 Step::Done(Err(Error::Transport(f)))
             }
 
@@ -431,31 +536,40 @@ impl ApiCall {
         step
     }
 
-    /// Gets a usable token from the session, refreshing or waiting as needed.
+    /// Keeps the resource's challenge in `response`, if any; whether there was one.
+    fn note_challenge(&mut self, session: &mut Session, response: &HttpResponse) -> bool {
+        match ResourceChallenge::from_response(self.request.uri(), response) {
+            Some(c) => {
+                session.challenge = Some(c);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gets a usable token from the session, refreshing, authorizing or waiting as
+    /// needed.
     fn acquire(&mut self, session: &mut Session, now: UnixTime) -> Step {
         let state = std::mem::replace(
             &mut session.state,
             SessionState::NeedsAuthorization(Error::Poisoned),
         );
         match state {
-            SessionState::NeedsAuthorization(e) => {
-                session.state = SessionState::NeedsAuthorization(e.clone());
-                Step::Done(Err(e))
-            }
+            SessionState::NeedsAuthorization(e) => self.authorize_or_end(session, e),
             SessionState::Ready(tokens) => {
                 // A call refreshes at most once; after that it uses what it has, unless
                 // the resource rejected that very token (then the 401 is the answer).
                 let settled = self.refreshed && session.rejected != Some(session.generation);
                 if settled || session.usable(&tokens, now, session.skew_secs) {
-                    let step = self.send_with(&tokens, session.generation);
+                    let step = self.send_with(session, &tokens, session.generation);
                     session.state = SessionState::Ready(tokens);
                     return step;
                 }
                 if tokens.refresh_token.is_none() {
                     // Expired (or rejected) and nothing to renew it with.
                     let e = Error::TokenExpired;
-                    session.transition(SessionState::NeedsAuthorization(e.clone()));
-                    return Step::Done(Err(e));
+                    session.version += 1;
+                    return self.authorize_or_end(session, e);
                 }
                 if self.refreshed {
                     // Refreshed once already and the new token was rejected too.
@@ -480,8 +594,15 @@ impl ApiCall {
                     && session.usable(current, now, 0)
                 {
                     let current = current.clone();
-                    return self.send_with(&current, session.generation);
+                    return self.send_with(session, &current, session.generation);
                 }
+                self.state = CallState::WaitingForRefresh {
+                    epoch: session.epoch,
+                };
+                Step::Wait
+            }
+            state @ SessionState::Authorizing { .. } => {
+                session.state = state;
                 self.state = CallState::WaitingForRefresh {
                     epoch: session.epoch,
                 };
@@ -501,7 +622,81 @@ impl ApiCall {
         }
     }
 
-    fn send_with(&mut self, tokens: &TokenSet, generation: u64) -> Step {
+    /// No usable token (`why`): ask the driver to authorize when the session may and
+    /// the resource's challenge is known — first sending the request without a token
+    /// to meet it, if the call may be sent twice — else end with `why`.
+    fn authorize_or_end(&mut self, session: &mut Session, why: Error) -> Step {
+        if session.authorize && !self.authorized && !matches!(why, Error::Poisoned) {
+            if let Some(challenge) = session.challenge.clone() {
+                self.authorized = true;
+                session.epoch += 1;
+                session.transition(SessionState::Authorizing { why });
+                self.state = CallState::Authorizing;
+                return Step::Authorize(challenge);
+            }
+            if self.replayable && !self.probed {
+                self.probed = true;
+                session.state = SessionState::NeedsAuthorization(why);
+                self.state = CallState::Probing;
+                let mut request = http::Request::new(self.request.body().clone());
+                *request.method_mut() = self.request.method().clone();
+                *request.uri_mut() = self.request.uri().clone();
+                *request.headers_mut() = self.request.headers().clone();
+                request.headers_mut().remove(http::header::AUTHORIZATION);
+                return Step::Send(HttpRequest::from_http(request));
+            }
+        }
+        session.state = SessionState::NeedsAuthorization(why.clone());
+        Step::Done(Err(why))
+    }
+
+    fn authorization_answered(
+        &mut self,
+        session: &mut Session,
+        result: Result<Box<ResourceAuthorization>, Error>,
+        now: UnixTime,
+    ) -> Step {
+        let state = std::mem::replace(
+            &mut session.state,
+            SessionState::NeedsAuthorization(Error::Poisoned),
+        );
+        match (state, result) {
+            (SessionState::Authorizing { .. }, Ok(done)) => {
+                // RT-02 holds for a new authorization too: persisted before use.
+                let ResourceAuthorization { tokens, client, .. } = *done;
+                session.client = Some(client);
+                session.transition(SessionState::Persisting {
+                    current: None,
+                    new: tokens.clone(),
+                });
+                self.state = CallState::Persisting;
+                Step::Persist(tokens)
+            }
+            (SessionState::Authorizing { .. }, Err(e)) => {
+                session.last_failure = Some((session.epoch, e.clone()));
+                session.transition(SessionState::NeedsAuthorization(e.clone()));
+                Step::Done(Err(e))
+            }
+            // The session was given tokens, or logged out, meanwhile: this outcome is
+            // moot; carry on with what the session holds now.
+            (other, _) => {
+                session.state = other;
+                self.acquire(session, now)
+            }
+        }
+    }
+
+    fn send_with(&mut self, session: &Session, tokens: &TokenSet, generation: u64) -> Step {
+        // BEARER-05: a token for a resource (RFC 8707) goes to that resource only.
+        if let Some(client) = &session.client
+            && !client.resources().is_empty()
+            && !client
+                .resources()
+                .iter()
+                .any(|r| resource_covers(r, self.request.uri()))
+        {
+            return Step::Done(Err(ConfigError::TokenNotForResource.into()));
+        }
         let mut request = http::Request::new(self.request.body().clone());
         *request.method_mut() = self.request.method().clone();
         *request.uri_mut() = self.request.uri().clone();
@@ -532,9 +727,10 @@ impl ApiCall {
         flow.handle(input, now);
         match flow.poll() {
             Output::Done(Ok(new)) => {
+                session.refreshes += 1;
                 // RT-02: persisted before anyone uses it.
                 session.transition(SessionState::Persisting {
-                    current,
+                    current: Some(current),
                     new: new.clone(),
                 });
                 self.state = CallState::Persisting;
@@ -543,9 +739,9 @@ impl ApiCall {
             Output::Done(Err(e)) if e.needs_new_authorization() => {
                 // ERR-06: the grant is gone; drop the refresh token, do not loop.
                 session.last_failure = Some((session.epoch, e.clone()));
-                session.transition(SessionState::NeedsAuthorization(e.clone()));
                 drop(current);
-                Step::Done(Err(e))
+                session.version += 1;
+                self.authorize_or_end(session, e)
             }
             Output::Done(Err(e)) => {
                 session.last_failure = Some((session.epoch, e.clone()));
@@ -560,14 +756,24 @@ impl ApiCall {
     }
 }
 
+/// Whether a request for `uri` goes to the resource identified by `resource`: same
+/// origin, and a path under the resource's.
+fn resource_covers(resource: &str, uri: &http::Uri) -> bool {
+    match (url::Url::parse(resource), url::Url::parse(&uri.to_string())) {
+        (Ok(r), Ok(u)) => crate::parse::resource_covers(&r, &u),
+        _ => false,
+    }
+}
+
 impl CallState {
     fn expected(self) -> &'static [InputKind] {
         match self {
             CallState::Start => &[InputKind::Begin],
-            CallState::Sending { .. } | CallState::Refreshing => {
+            CallState::Sending { .. } | CallState::Refreshing | CallState::Probing => {
                 &[InputKind::Response, InputKind::TransportFailed]
             }
             CallState::WaitingForRefresh { .. } => &[InputKind::Wake],
+            CallState::Authorizing => &[InputKind::Authorized],
             CallState::Persisting => &[InputKind::Persisted],
             CallState::Done => &[],
         }
@@ -582,6 +788,7 @@ impl CallInput {
             CallInput::TransportFailed(_) => InputKind::TransportFailed,
             CallInput::Persisted(_) => InputKind::Persisted,
             CallInput::Wake => InputKind::Wake,
+            CallInput::Authorized(_) => InputKind::Authorized,
         }
     }
 }

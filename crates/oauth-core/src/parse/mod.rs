@@ -30,6 +30,7 @@ mod metadata;
 mod par;
 mod registration;
 mod resource_metadata;
+pub(crate) use resource_metadata::covers as resource_covers;
 mod token_response;
 mod www_authenticate;
 

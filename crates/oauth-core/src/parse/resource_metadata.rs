@@ -80,7 +80,9 @@ fn string_list(m: &mut Members, field: &'static str) -> Result<Option<Vec<String
     }
 }
 
-fn covers(resource: &Url, request: &Url) -> bool {
+/// Whether `request` lies within the resource identified by `resource`: same origin,
+/// no query on the identifier, and a path under the identifier's on segment boundaries.
+pub(crate) fn covers(resource: &Url, request: &Url) -> bool {
     if resource.origin() != request.origin() || resource.query().is_some() {
         return false;
     }

@@ -319,6 +319,18 @@ impl FakeAuthorizationServer {
             .map(|r| self.grants[r.grant].revoked)
     }
 
+    /// Revokes the grant that issued `refresh_token` (as an administrator would); its
+    /// refresh and access tokens stop working. Whether the token was known.
+    pub fn revoke_refresh_token_grant(&mut self, refresh_token: &str) -> bool {
+        match self.refresh_tokens.get(refresh_token).map(|r| r.grant) {
+            Some(grant) => {
+                self.revoke_grant(grant);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A registration builder for `client_id`, filled in with this server's endpoints,
     /// issuer, the client's first redirect URI and its authentication method.
     /// `None` for an unknown client.
