@@ -20,9 +20,10 @@
 //!     └─────────────────────────────────────────────│ Persisting │───────────────▶│ PersistPending │
 //!                                                   └────────────┘◀───────────────└────────────────┘
 //!   invalid_grant, or expired without a refresh token:            next call persists again
-//!   ┌───────────────────┐
-//!   │ NeedsAuthorization│ every call ends with the error (needs_new_authorization)
-//!   └───────────────────┘
+//!   ┌───────────────────┐ with_authorization, challenge known ┌─────────────┐ authorized
+//!   │ NeedsAuthorization│────────────────────────────────────▶│ Authorizing │──▶ Persisting
+//!   └───────────────────┘◀────────────────────────────────────└─────────────┘
+//!     otherwise every call ends with the error   the chain failed
 //!
 //!  ApiCall (one request)
 //!
@@ -31,6 +32,8 @@
 //!     │                  ▼
 //!     ├──▶ WaitingForRefresh ──Wake──▶ acquire again (or Done with the refresh's failure)
 //!     ├──▶ Refreshing ──Response──▶ Persisting ──Persisted──▶ acquire again
+//!     ├──▶ Probing (sent without a token) ──401 with resource_metadata──▶ acquire again
+//!     ├──▶ Authorizing ──Authorized──▶ Persisting ──Persisted──▶ acquire again
 //!     └──▶ Done (NeedsAuthorization, TokenExpired, PersistFailed, transport, …)
 //! ```
 //!
@@ -51,7 +54,14 @@
 //! - on a 401 `invalid_token` (RFC 6750 §3.1): refresh once, replay once, never loop;
 //!   a call marked non-replayable is not replayed (the token is still renewed);
 //! - `invalid_grant` on refresh ends in [`SessionState::NeedsAuthorization`]: the
-//!   refresh token is dropped and never sent again (ERR-06).
+//!   refresh token is dropped and never sent again (ERR-06);
+//! - a session [`with_authorization`](Session::with_authorization) that has no usable
+//!   token asks its driver to run the zero-configuration chain ([`Step::Authorize`])
+//!   once the resource's 401 has said where its metadata is (RFC 9728 §5.1) — sending
+//!   a replayable request without a token first to learn it — one call at a time, at
+//!   most once per call; the new token set is persisted before use like any other;
+//! - a token issued for a resource (RFC 8707) is sent to that resource only
+//!   (BEARER-05).
 
 use crate::bearer::{attach_bearer, invalid_token_challenge};
 use crate::client::ClientRegistration;
