@@ -17,3 +17,4 @@ mod record;
 mod scenarios;
 #[path = "../common/vector_expect.rs"]
 mod vector_expect;
+mod zero_config;
