@@ -536,7 +536,7 @@ fn endpoint(field: &'static str, s: &str, allow_insecure: bool) -> Result<Url, C
 
 /// RFC 6749 §3.1.2: absolute, no fragment; RFC 9700 §2.6 / RFC 8252 §7.3: plain http
 /// only on loopback; RFC 8252 §7.1: private-use schemes are reversed domain names.
-fn redirect_uri(s: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+pub(crate) fn redirect_uri(s: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
     let url = Url::parse(s).map_err(|_| ConfigError::InvalidRedirectUri {
         reason: "not an absolute URL",
     })?;

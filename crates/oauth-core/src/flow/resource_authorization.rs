@@ -251,13 +251,18 @@ fn uri_of(url: &Url, field: &'static str) -> Result<http::Uri, Error> {
 
 impl ResourceAuthorizationFlow {
     /// Starts the chain; the `state` and PKCE verifier of the eventual authorization
-    /// request are drawn from `rng` now.
+    /// request are drawn from `rng` now. A redirect URI the authorization would refuse
+    /// (a fragment, plain http off loopback, …) is refused here, before any request.
     pub fn start<R: CryptoRng + ?Sized>(
         params: ResourceAuthorizationParams,
         rng: &mut R,
         now: UnixTime,
     ) -> Result<Self, Error> {
         let _ = now; // the chain's deadlines are its steps'; the authorization's starts later
+        // Checked now, with the rules the registration built at the end applies: else a
+        // client is registered that the authorization step then refuses (orphaned at the
+        // server, and lost, so the next run registers yet another).
+        crate::client::redirect_uri(&params.redirect_uri, false)?;
         let url = match &params.metadata_url {
             Some(u) => u.clone(),
             None => resource_metadata_url(&params.resource)?,
@@ -690,6 +695,59 @@ impl fmt::Debug for ResourceAuthorizationFlow {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::error::ConfigError;
+
+    #[test]
+    fn a_redirect_uri_the_authorization_would_refuse_is_refused_before_any_request() {
+        for (redirect, expected) in [
+            (
+                "myapp:/callback",
+                ConfigError::InvalidRedirectUri {
+                    reason: "a private-use scheme must be a reversed domain name (com.example.app)",
+                },
+            ),
+            (
+                "http://127.0.0.1:4711/callback#f",
+                ConfigError::HasFragment {
+                    field: "redirect_uri",
+                },
+            ),
+            (
+                "http://192.0.2.1:8080/callback",
+                ConfigError::InvalidRedirectUri {
+                    reason: "plain http is allowed only for loopback hosts",
+                },
+            ),
+            (
+                "/callback",
+                ConfigError::InvalidRedirectUri {
+                    reason: "not an absolute URL",
+                },
+            ),
+        ] {
+            let params = ResourceAuthorizationParams::for_resource("https://api.example", redirect);
+            let e = ResourceAuthorizationFlow::start(
+                params,
+                &mut crate::flow::test_support::test_rng(),
+                UnixTime::from_secs(0),
+            )
+            .expect_err(redirect);
+            assert_eq!(e, Error::Config(expected), "{redirect}");
+        }
+        // The loopback listener's URI and a reversed-domain scheme are fine.
+        for redirect in ["http://127.0.0.1:4711/callback", "com.example.app:/cb"] {
+            let params = ResourceAuthorizationParams::for_resource("https://api.example", redirect);
+            let mut flow = ResourceAuthorizationFlow::start(
+                params,
+                &mut crate::flow::test_support::test_rng(),
+                UnixTime::from_secs(0),
+            )
+            .expect(redirect);
+            assert!(matches!(flow.poll(), Output::Send(_)), "{redirect}");
+        }
+    }
+
     #[test]
     fn every_state_is_in_the_diagram() {
         let doc = include_str!("resource_authorization.rs");
