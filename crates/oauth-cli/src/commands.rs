@@ -12,8 +12,8 @@ use oauth_core::{
     redact,
 };
 use oauth_ureq::{
-    AuthorizedClient, Browser, FileStore, LoopbackCallback, LoopbackConfig, LoopbackListener,
-    TokenStore, Transport, TransportConfig, discover, now, run, system_rng,
+    AuthorizedClient, Browser, BrowserAuthorizer, FileStore, LoopbackCallback, LoopbackConfig,
+    LoopbackListener, TokenStore, Transport, TransportConfig, discover, now, run, system_rng,
 };
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -449,10 +449,22 @@ pub(crate) fn curl(
     out: Output,
 ) -> Result<ExitCode, CliError> {
     let req = request(method, headers, data, url)?;
+    if !Profile::exists(name)? {
+        return curl_zero_config(name, req, out);
+    }
     let (profile, client, store, tokens) = load(name)?;
     let store: Arc<dyn TokenStore> = Arc::new(store);
     let session = Session::new(&client, tokens).with_skew(SKEW_SECS);
-    let api = AuthorizedClient::with_session(session, transport(out), Arc::clone(&store));
+    let api = if profile.grant == GrantKind::Resource {
+        AuthorizedClient::with_authorizer(
+            session,
+            transport(out),
+            Arc::clone(&store),
+            Arc::new(authorizer()),
+        )
+    } else {
+        AuthorizedClient::with_session(session, transport(out), Arc::clone(&store))
+    };
     let response = match api.call(req) {
         Err(e) if e.needs_new_authorization() && profile.grant == GrantKind::ClientCredentials => {
             // Client credentials have no refresh token: a new grant, then one retry.
@@ -463,7 +475,78 @@ pub(crate) fn curl(
         }
         other => other,
     }
-    .map_err(|e| CliError::from_api("the API call failed", &e))?;
+    .map_err(|e| CliError::from_api("the API call failed", &e));
+    if profile.grant == GrantKind::Resource {
+        remember_client(name, Some(&profile), &api, out)?;
+    }
+    write_response(&response?)
+}
+
+/// The browser login of the zero-configuration chain (`$BROWSER`, else the system's).
+fn authorizer() -> BrowserAuthorizer {
+    BrowserAuthorizer::new(Browser::System).client_name("oauth CLI")
+}
+
+/// `oauth curl URL` with no profile: the resource's 401 says where to authorize
+/// (RFC 9728), a client is registered there (RFC 7591), the user logs in through the
+/// browser, and the tokens — for this resource only (RFC 8707) — are kept in a new
+/// profile for the next call.
+fn curl_zero_config(
+    name: &str,
+    req: http::Request<Vec<u8>>,
+    out: Output,
+) -> Result<ExitCode, CliError> {
+    if !out.json {
+        eprintln!(
+            "No profile {name}: asking {} how to authorize (RFC 9728).",
+            req.uri()
+        );
+    }
+    let store: Arc<dyn TokenStore> = Arc::new(Profile::store(name)?);
+    let api = AuthorizedClient::zero_config(transport(out), store, Arc::new(authorizer()));
+    let response = api
+        .call(req)
+        .map_err(|e| CliError::from_api("the API call failed", &e));
+    remember_client(name, None, &api, out)?;
+    write_response(&response?)
+}
+
+/// Saves the profile of the client the chain set up, when it is new or changed.
+fn remember_client(
+    name: &str,
+    saved: Option<&Profile>,
+    api: &AuthorizedClient,
+    out: Output,
+) -> Result<(), CliError> {
+    let Some(client) = api.client() else {
+        return Ok(());
+    };
+    if saved.is_some_and(|p| p.client_id == client.client_id()) {
+        return Ok(());
+    }
+    let scopes = api
+        .tokens()
+        .and_then(|t| t.scope)
+        .map(|s| s.iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    Profile::from_client(&client, scopes).save(name)?;
+    if !out.json {
+        eprintln!(
+            "Saved profile {name}: client {} at {}{}.",
+            client.client_id(),
+            client.issuer().unwrap_or("the authorization server"),
+            client
+                .resources()
+                .first()
+                .map(|r| format!(", tokens for {r}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the API's body to stdout; a non-2xx status is exit code `ApiStatus`.
+fn write_response(response: &oauth_core::HttpResponse) -> Result<ExitCode, CliError> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(response.body())

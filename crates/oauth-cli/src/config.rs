@@ -51,10 +51,14 @@ pub(crate) enum GrantKind {
     AuthorizationCode,
     Device,
     ClientCredentials,
+    /// Set up by `oauth curl URL` from the resource's 401 (RFC 9728 → RFC 8414 →
+    /// RFC 7591): authorized again through the resource when its grant is gone.
+    Resource,
 }
 
 /// A saved client configuration. It never holds a secret unless the secret was typed
-/// at a prompt (the file is then readable by its owner only).
+/// at a prompt or issued by dynamic registration (the file is then readable by its
+/// owner only).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Profile {
     pub(crate) version: u32,
@@ -158,6 +162,41 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), CliError> {
 }
 
 impl Profile {
+    /// Whether profile `name` exists.
+    pub(crate) fn exists(name: &str) -> Result<bool, CliError> {
+        Ok(paths(name)?.profile.exists())
+    }
+
+    /// The profile of a client the zero-configuration chain set up.
+    pub(crate) fn from_client(client: &ClientRegistration, scopes: Vec<String>) -> Profile {
+        let (auth_method, secret) = match client.auth() {
+            ClientAuth::ClientSecretBasic(s) => ("client_secret_basic", Some(s.secret())),
+            ClientAuth::ClientSecretPost(s) => ("client_secret_post", Some(s.secret())),
+            _ => ("none", None),
+        };
+        let url = |u: Option<&url::Url>| u.map(|u| u.as_str().to_owned());
+        Profile {
+            version: 1,
+            grant: GrantKind::Resource,
+            client_id: client.client_id().to_owned(),
+            client_secret_env: None,
+            client_secret: secret.map(str::to_owned),
+            auth_method: auth_method.into(),
+            provider: None,
+            issuer: client.issuer().map(str::to_owned),
+            require_iss: client.requires_issuer_parameter(),
+            authorization_endpoint: url(client.authorization_endpoint()),
+            token_endpoint: client.token_endpoint().as_str().to_owned(),
+            revocation_endpoint: url(client.revocation_endpoint()),
+            introspection_endpoint: url(client.introspection_endpoint()),
+            device_authorization_endpoint: url(client.device_authorization_endpoint()),
+            par_endpoint: url(client.par_endpoint()),
+            require_par: client.requires_par(),
+            scopes,
+            resources: client.resources().to_vec(),
+        }
+    }
+
     pub(crate) fn load(name: &str) -> Result<Profile, CliError> {
         let p = paths(name)?;
         let bytes = match std::fs::read(&p.profile) {
@@ -250,6 +289,13 @@ impl Profile {
         }
         if let Some(v) = &self.par_endpoint {
             b = b.par_endpoint(v.clone());
+        }
+        // A resource profile's tokens are for its resource (RFC 8707), on every request;
+        // client-credentials profiles name theirs per grant instead.
+        if self.grant == GrantKind::Resource {
+            for r in &self.resources {
+                b = b.resource(r.clone());
+            }
         }
         if let Some(r) = redirect_uri {
             b = b.redirect_uri(r);

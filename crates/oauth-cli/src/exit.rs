@@ -53,7 +53,8 @@ impl CliError {
         let kind = if e.needs_new_authorization() {
             Kind::Authorization
         } else {
-            match e {
+            // A step of the zero-configuration chain fails as what went wrong in it.
+            match e.root() {
                 E::Transport(_) => Kind::Network,
                 E::Config(_) => Kind::Usage,
                 E::Server(r) if r.code == ErrorCode::InvalidClient => Kind::Server,

@@ -235,6 +235,14 @@ impl Cli {
             };
             learn(&mut self.secrets, "refresh_token");
             learn(&mut self.access_tokens, "access_token");
+            // A client registered by `oauth curl` (RFC 7591): its secrets are kept here.
+            for member in ["registration_access_token", "client_secret"] {
+                if let Some(s) = v["client"][member].as_str()
+                    && !self.secrets.iter().any(|x| x == s)
+                {
+                    self.secrets.push(s.to_owned());
+                }
+            }
         }
     }
 
@@ -1134,6 +1142,86 @@ fn curl_status_and_usage_errors() {
     // Nothing was sent for the refused requests.
     let served = server.with(|s| s.stats().resource_requests);
     assert_eq!(served, 0, "a refused request reached the API");
+    cli.finish();
+}
+
+/// `oauth curl URL` with no profile and no login: the resource's 401 leads to its
+/// metadata, the server's, a registration and a browser login; the next call needs
+/// none of it; a lost grant is authorized again with the kept client.
+#[test]
+fn curl_zero_config() {
+    let server = server(11);
+    let mut cli = Cli::new("zero-config");
+    let me = server.resource_url("/me");
+
+    let first = cli.run(&["curl", &me]);
+    first.ok();
+    let body: serde_json::Value = serde_json::from_str(&first.stdout).expect("the API's JSON");
+    let resource = format!("{}/api", server.issuer());
+    assert_eq!(body["audience"], resource.as_str());
+    assert!(
+        first.stderr.contains("No profile default"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("Saved profile default"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(server.with(|s| s.registered_clients()), 1);
+
+    // The profile and the store: a resource profile, the registered client kept.
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.profile_path("default")).unwrap()).unwrap();
+    assert_eq!(profile["grant"], "resource");
+    assert_eq!(profile["resources"], serde_json::json!([resource]));
+    assert_eq!(profile["issuer"], server.issuer().as_str());
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.tokens_path("default")).unwrap()).unwrap();
+    assert_eq!(file["client"]["client_id"], profile["client_id"]);
+    assert!(file["client"]["registration_access_token"].is_string());
+    assert_eq!(body["client_id"], profile["client_id"]);
+
+    // The next call uses the saved tokens: no browser, no registration.
+    let second = cli.run(&["curl", &server.resource_url("/other")]);
+    second.ok();
+    assert!(!second.stderr.contains("No profile"), "{}", second.stderr);
+    assert_eq!(server.with(|s| s.stats().codes_issued), 1);
+    cli.run(&["token"]).ok();
+
+    // BEARER-05: the profile's token is not sent to another resource.
+    let elsewhere = cli.run(&["curl", &format!("{}/not-the-api", server.issuer())]);
+    elsewhere.expect(2);
+    assert!(
+        elsewhere.stderr.contains("another resource"),
+        "{}",
+        elsewhere.stderr
+    );
+
+    // The grant is revoked at the server: the refresh fails with invalid_grant and
+    // the call authorizes again through the browser, with the kept client.
+    let refresh = cli.stored_refresh("default");
+    assert!(server.with(|s| s.revoke_refresh_token_grant(&refresh)));
+    let again = cli.run(&["curl", &me]);
+    again.ok();
+    assert_eq!(server.with(|s| s.stats().codes_issued), 2);
+    assert_eq!(server.with(|s| s.registered_clients()), 1);
+    cli.finish();
+}
+
+/// `oauth curl URL` where the resource announces nothing: a clear authorization error.
+#[test]
+fn curl_zero_config_without_a_challenge() {
+    let server = server(12);
+    server.with(|s| {
+        s.set_announce_resource_metadata(false);
+    });
+    let mut cli = Cli::new("zero-config-none");
+    let run = cli.run(&["curl", &server.resource_url("/me")]);
+    run.expect(3);
+    assert!(run.stderr.contains("not authorized"), "{}", run.stderr);
+    assert!(!cli.profile_path("default").exists());
     cli.finish();
 }
 
