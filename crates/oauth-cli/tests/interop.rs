@@ -247,6 +247,14 @@ impl Cli {
             learn(&mut self.secrets, "refresh_token");
             learn(&mut self.access_tokens, "access_token");
             learn(&mut self.access_tokens, "id_token");
+            // A client registered by `oauth curl` (RFC 7591): its secrets are kept here.
+            for member in ["registration_access_token", "client_secret"] {
+                if let Some(s) = v["client"][member].as_str()
+                    && !self.secrets.iter().any(|x| x == s)
+                {
+                    self.secrets.push(s.to_owned());
+                }
+            }
         }
     }
 
@@ -721,5 +729,49 @@ fn introspect_and_revoke_access() {
     let logout = cli.run_with(&["logout"], &env);
     logout.ok();
     assert!(!cli.tokens_path("default").exists());
+    cli.finish();
+}
+
+/// `oauth curl <issuer>/api/me` with nothing configured: the peer's 401 announces its
+/// resource metadata, the chain discovers the server, registers a native public client
+/// at `/reg`, logs in through the headless browser with `resource`, calls the API and
+/// saves a profile; the second call just uses it.
+#[test]
+fn curl_with_no_configuration() {
+    let Some(p) = provider(None) else { return };
+    let mut cli = Cli::new("zero-config");
+    let me = format!("{}/api/me", p.issuer);
+    let first = cli.run(&["curl", &me]);
+    first.ok();
+    let body = first.json();
+    assert_eq!(body["sub"], "alice");
+    assert_eq!(body["scope"], "api:read");
+    assert!(
+        first.stderr.contains("Saved profile default"),
+        "{}",
+        first.stderr
+    );
+    let profile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cli.dir.join("profiles/default.json")).unwrap())
+            .unwrap();
+    assert_eq!(profile["grant"], "resource");
+    assert_eq!(profile["issuer"], p.issuer.as_str());
+    assert_eq!(
+        profile["resources"],
+        serde_json::json!([format!("{}/api", p.issuer)])
+    );
+    // The API saw the client the chain registered.
+    assert_eq!(body["client_id"], profile["client_id"]);
+    assert_ne!(body["client_id"], "public-native");
+
+    let second = cli.run(&["curl", &me]);
+    second.ok();
+    assert_eq!(second.json()["client_id"], profile["client_id"]);
+    assert!(!second.stderr.contains("No profile"), "{}", second.stderr);
+    assert!(
+        !second.stderr.contains("headless-browser"),
+        "no second login: {}",
+        second.stderr
+    );
     cli.finish();
 }
