@@ -5,4 +5,5 @@ mod auth_code_machine;
 mod device_machine;
 mod parsers;
 mod refresh_machine;
+mod resource_chain;
 mod secrets;
