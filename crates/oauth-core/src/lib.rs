@@ -73,10 +73,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # The flows
+//!
+//! One file each, states as an enum, every transition a `match`:
+//! [`AuthorizationCodeFlow`] (PKCE, `iss`, PAR), [`RefreshFlow`],
+//! [`ClientCredentialsFlow`], [`DeviceFlow`], [`RevocationFlow`],
+//! [`IntrospectionFlow`], [`DiscoveryFlow`], the API [`Session`] with its [`ApiCall`]s
+//! (refresh ahead of expiry, single flight, one replay on `invalid_token`), and
+//! [`ResourceAuthorizationFlow`]: from a protected resource's 401 to tokens for it with
+//! nothing configured (RFC 9728 → RFC 8414 → RFC 7591 → code + PKCE, RFC 8707
+//! `resource` throughout), which a session [`with_authorization`](Session::with_authorization)
+//! asks its driver to run when it has no usable token.
+//!
 //! # Parsing on its own
 //!
 //! The parsers the flows use are public in [`parse`]: token and error responses,
-//! callbacks, `WWW-Authenticate`. They take bytes and return typed values or typed
+//! callbacks, `WWW-Authenticate`, server and resource metadata, registration,
+//! introspection, device authorization and PAR responses. They take bytes and return typed values or typed
 //! errors, for any input.
 //!
 //! # Invariants

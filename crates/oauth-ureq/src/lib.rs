@@ -14,6 +14,11 @@
 //! - [`AuthorizedClient`]: the core's API session shared by many threads — refresh
 //!   ahead of expiry, one refresh at a time, one replay on `invalid_token`, rotated
 //!   tokens saved in a [`TokenStore`] ([`FileStore`] is crash-safe) before use.
+//! - [`AuthorizedClient::zero_config`] with a [`BrowserAuthorizer`]: a client that
+//!   knows only a URL; the resource's 401 leads it through RFC 9728 resource metadata,
+//!   RFC 8414 discovery, RFC 7591 registration (kept in the store for the next run) and
+//!   a browser login with the RFC 8707 resource indicator. [`probe`] meets a resource's
+//!   challenge by itself.
 //!
 //! ```no_run
 //! use oauth_core::{AuthorizationCodeFlow, AuthorizationParams, ClientRegistration, Scope};
