@@ -16,6 +16,7 @@ use oauth_core::{
     ResourceAuthorization, ResourceAuthorizationFlow, ResourceAuthorizationParams,
     ResourceChallenge, Scope,
 };
+use std::time::Duration;
 
 /// Runs the authorization chain when an [`AuthorizedClient`](crate::AuthorizedClient)'s
 /// session asks for it (`oauth_core::Step::Authorize`).
@@ -38,6 +39,7 @@ pub struct BrowserAuthorizer {
     loopback: LoopbackConfig,
     client_name: Option<String>,
     scope: Option<Scope>,
+    timeout: Option<Duration>,
 }
 
 impl BrowserAuthorizer {
@@ -60,6 +62,14 @@ impl BrowserAuthorizer {
     #[must_use]
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.client_name = Some(name.into());
+        self
+    }
+
+    /// How long to wait for the user to come back from the browser (default: ten
+    /// minutes).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -87,6 +97,9 @@ impl BrowserAuthorizer {
         }
         if let Some(scope) = &self.scope {
             params = params.scope(scope.clone());
+        }
+        if let Some(t) = self.timeout {
+            params = params.authorization_ttl(t.as_secs().max(1));
         }
         let mut flow = ResourceAuthorizationFlow::start(params, &mut system_rng(), now())?;
         let mut callbacks = LoopbackCallback::new(listener, self.browser.clone());
@@ -142,15 +155,37 @@ pub(crate) fn authorize_and_keep(
 ) -> Result<ResourceAuthorization, oauth_core::Error> {
     // A kept registration that cannot be read is not fatal: register again.
     let kept = store.load_client().ok().flatten();
-    let done = authorizer
-        .authorize(transport, challenge, kept)
-        .map_err(driver_error)?;
+    let reused = kept.is_some();
+    let done = match authorizer.authorize(transport, challenge, kept) {
+        Ok(done) => done,
+        Err(e) => {
+            let e = driver_error(e);
+            if reused && forgotten_by_server(&e) {
+                // The next attempt registers anew; a failure to forget changes nothing
+                // about this one's outcome.
+                let _ = store.forget_client();
+            }
+            return Err(e);
+        }
+    };
     if let Some(info) = &done.registered {
         store
             .save_client(info)
             .map_err(|e| oauth_core::Error::PersistFailed(e.to_string()))?;
     }
     Ok(done)
+}
+
+/// Whether a chain that reused a kept client failed as it does when the server no
+/// longer knows that client: its authorization page shows an error and never redirects
+/// back (the wait expires), or the token endpoint says `invalid_client`.
+fn forgotten_by_server(e: &oauth_core::Error) -> bool {
+    e.step() == Some(oauth_core::ChainStep::Authorization)
+        && match e.root() {
+            oauth_core::Error::FlowExpired { .. } => true,
+            oauth_core::Error::Server(r) => r.code == oauth_core::ErrorCode::InvalidClient,
+            _ => false,
+        }
 }
 
 /// The core error a driver error stands for.

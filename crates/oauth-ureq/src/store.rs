@@ -38,6 +38,10 @@ pub trait TokenStore: Send + Sync {
         let _ = client;
         Ok(())
     }
+    /// Forgets the kept registration (the server no longer knows it).
+    fn forget_client(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Why a store failed.
@@ -156,6 +160,14 @@ impl TokenStore for MemoryStore {
             .client
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(client.clone());
+        Ok(())
+    }
+
+    fn forget_client(&self) -> Result<(), StoreError> {
+        *self
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(())
     }
 }
@@ -366,6 +378,12 @@ impl TokenStore for FileStore {
     fn save_client(&self, client: &RegisteredClientInfo) -> Result<(), StoreError> {
         let mut stored = self.read()?;
         stored.client = Some(client.clone());
+        self.write(&stored)
+    }
+
+    fn forget_client(&self) -> Result<(), StoreError> {
+        let mut stored = self.read()?;
+        stored.client = None;
         self.write(&stored)
     }
 }

@@ -163,3 +163,47 @@ fn probe_and_authorize_resource_without_a_session() {
     .unwrap();
     assert_eq!(not_protected.unwrap_err().status(), 200);
 }
+
+#[test]
+fn a_kept_client_the_server_forgot_is_dropped_and_the_next_call_registers_anew() {
+    let server = HttpServer::start(FakeAuthorizationServer::new(9706)).unwrap();
+    let store = Arc::new(MemoryStore::new());
+    // Kept from an earlier run against this issuer, but unknown to the server now (a
+    // server that lost its clients): its authorization page shows an error and never
+    // redirects back.
+    store
+        .save_client(&oauth_core::parse::RegisteredClientInfo {
+            client_id: "forgotten".into(),
+            client_secret: None,
+            client_secret_expires_at: None,
+            registration_access_token: None,
+            registration_client_uri: None,
+            token_endpoint_auth_method: "none".into(),
+            redirect_uris: vec!["http://127.0.0.1/callback".into()],
+            issuer: Some(server.issuer()),
+        })
+        .unwrap();
+    let authorizer = Arc::new(
+        BrowserAuthorizer::new(headless()).timeout(std::time::Duration::from_secs(1)),
+    );
+    let client = AuthorizedClient::zero_config(Transport::default(), store.clone(), authorizer);
+    let me = server.resource_url("me");
+    match client.call(get(&me)) {
+        Err(ApiError::Token(e)) => {
+            assert_eq!(e.step(), Some(ChainStep::Authorization));
+            assert!(
+                matches!(e.root(), oauth_core::Error::FlowExpired { .. }),
+                "{e:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(store.load_client().unwrap().is_none(), "the dead client is forgotten");
+    assert_eq!(server.with(|s| s.registered_clients()), 0);
+
+    // The next call registers a new client and gets through.
+    let response = client.call(get(&me)).expect("second attempt");
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.with(|s| s.registered_clients()), 1);
+    assert!(store.load_client().unwrap().is_some());
+}

@@ -66,6 +66,7 @@ pub struct ResourceAuthorizationParams {
     redirect_uri: String,
     scope: Option<Scope>,
     client_name: String,
+    authorization_ttl: Option<u64>,
 }
 
 impl ResourceAuthorizationParams {
@@ -83,6 +84,7 @@ impl ResourceAuthorizationParams {
             redirect_uri: redirect_uri.into(),
             scope: None,
             client_name: "oauth-sansio client".into(),
+            authorization_ttl: None,
         }
     }
 
@@ -121,6 +123,14 @@ impl ResourceAuthorizationParams {
     #[must_use]
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = Some(scope);
+        self
+    }
+
+    /// How long the authorization waits for the user's redirect, in seconds (default:
+    /// the registration's, ten minutes).
+    #[must_use]
+    pub fn authorization_ttl(mut self, secs: u64) -> Self {
+        self.authorization_ttl = Some(secs);
         self
     }
 
@@ -498,7 +508,12 @@ fn authorize(
             );
         }
     };
+    let ttl = params.authorization_ttl;
     let client = match server.registration(client_id).and_then(|b| {
+        let b = match ttl {
+            Some(secs) => b.authorization_ttl(secs),
+            None => b,
+        };
         b.auth(auth)
             .redirect_uri(params.redirect_uri.clone())
             .resource(resource.resource.clone())
