@@ -153,7 +153,9 @@ pub fn body_snippet(body: &[u8], max: usize) -> String {
 /// anything else, text with token-like runs masked.
 fn redact_body(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim_start();
+    // A leading BOM is skipped, as the parsers skip it: a JSON body behind one must be
+    // redacted as JSON, not shown as text.
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(trimmed) {
             redact_json(&mut value);
@@ -345,6 +347,16 @@ mod tests {
         assert!(!shown.contains("\"RT\""));
         assert!(!shown.contains("\"IT\""));
         assert!(shown.contains("3600"));
+    }
+
+    #[test]
+    fn json_bodies_behind_a_bom_redact_secrets() {
+        let shown = body_snippet(
+            "\u{feff}{\"client_secret\":\"correct horse battery\"}".as_bytes(),
+            256,
+        );
+        assert!(!shown.contains("correct horse"), "{shown}");
+        assert!(shown.contains("client_secret"), "{shown}");
     }
 
     #[test]
