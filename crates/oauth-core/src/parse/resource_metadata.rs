@@ -10,12 +10,15 @@ use std::collections::BTreeMap;
 use url::Url;
 
 /// A resource identifier acceptable to this client: `https` (or `http` on loopback),
-/// with a host and no fragment (RFC 9728 §1.2).
+/// with a host, no fragment (RFC 9728 §1.2) and no user information (it would travel
+/// in the metadata URL and in `resource` parameters, and the metadata URL would not
+/// start with the resource's origin).
 fn resource_url(resource: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(resource).map_err(|_| ConfigError::InvalidUrl { field: "resource" })?;
     let secure = url.scheme() == "https"
         || (url.scheme() == "http" && url.host_str().is_some_and(is_loopback_host));
-    if !secure || url.host().is_none() || url.fragment().is_some() {
+    let userinfo = !url.username().is_empty() || url.password().is_some();
+    if !secure || url.host().is_none() || url.fragment().is_some() || userinfo {
         return Err(ConfigError::InvalidUrl { field: "resource" });
     }
     Ok(url)
@@ -158,6 +161,8 @@ mod tests {
         }
         assert!(resource_metadata_url("http://rs.example").is_err());
         assert!(resource_metadata_url("https://rs.example#f").is_err());
+        assert!(resource_metadata_url("https://u:p@rs.example/api").is_err());
+        assert!(resource_metadata_url("https://u@rs.example/api").is_err());
         assert!(resource_metadata_url("http://127.0.0.1:9/api").is_ok());
     }
 
