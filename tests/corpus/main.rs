@@ -86,6 +86,14 @@ fn par_corpus() {
     replay("par", oauth_testkit::fuzzing::par);
 }
 
+#[test]
+fn resource_metadata_corpus() {
+    replay(
+        "resource_metadata",
+        oauth_testkit::fuzzing::resource_metadata,
+    );
+}
+
 /// The happy-path seed really reaches tokens: the sequence harness is not vacuous.
 #[test]
 fn happy_sequence_seed_gets_tokens() {
@@ -102,4 +110,63 @@ fn happy_sequence_seed_gets_tokens() {
     assert!(report.got_tokens, "{report:?}");
     assert_eq!(report.requests_sent, 1);
     assert_eq!(report.final_state, "Done");
+}
+
+/// A corpus file as the response its harness builds from it (for seeds written with
+/// status byte 0 or 4: 200 or 401, and `application/json` or no content type).
+fn seed_response(target: &str, name: &str) -> oauth_core::HttpResponse {
+    let data = std::fs::read(corpus_dir(target).join(name)).expect("a seed file");
+    let status = match data[0] {
+        0 => 200,
+        4 => 401,
+        other => panic!("{name}: unexpected status byte {other}"),
+    };
+    let mut b = http::Response::builder().status(status);
+    if data[1] == 1 {
+        b = b.header("content-type", "application/json");
+    }
+    b.body(data[3..].to_vec()).expect("a valid response")
+}
+
+/// The resource-metadata seeds reach the harness's `Ok` branches, and the lying ones
+/// its refusals: the harness's properties are exercised, not vacuous.
+#[test]
+fn resource_metadata_seeds_reach_the_checks() {
+    use oauth_core::parse::{ParseOptions, ResourceCheck, resource_metadata};
+    use oauth_core::{Error, UnixTime, Violation};
+    let opts = ParseOptions::default();
+    let now = UnixTime::from_secs(1_700_000_000);
+    let request = url::Url::parse("https://rs.example/api/v1/me?x=1").unwrap();
+    let valid = seed_response("resource_metadata", "valid");
+    let m = resource_metadata(
+        &valid,
+        ResourceCheck::Exact("https://rs.example/api"),
+        now,
+        &opts,
+    )
+    .expect("the valid seed parses");
+    assert_eq!(m.authorization_servers, ["https://as.example"]);
+    assert!(resource_metadata(&valid, ResourceCheck::Covers(&request), now, &opts).is_ok());
+    let root = seed_response("resource_metadata", "root_covers");
+    assert!(resource_metadata(&root, ResourceCheck::Covers(&request), now, &opts).is_ok());
+    for lying in ["lying_resource", "sibling_path"] {
+        assert_eq!(
+            resource_metadata(
+                &seed_response("resource_metadata", lying),
+                ResourceCheck::Covers(&request),
+                now,
+                &opts
+            ),
+            Err(Error::Violation(Violation::ResourceMismatch)),
+            "{lying}"
+        );
+    }
+    let mut hint = seed_response("resource_metadata", "hint_header");
+    let value = http::HeaderValue::from_bytes(hint.body()).unwrap();
+    hint.headers_mut()
+        .insert(http::header::WWW_AUTHENTICATE, value);
+    assert_eq!(
+        oauth_core::resource_metadata_hint(&hint).map(String::from),
+        Some("https://rs.example/.well-known/oauth-protected-resource/api".to_owned())
+    );
 }

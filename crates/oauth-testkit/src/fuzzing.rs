@@ -796,3 +796,167 @@ pub fn par(data: &[u8]) {
         Err(e) => check_error(&e),
     }
 }
+
+/// Whether `u` is a URL this client would fetch or announce: `https`, or `http` on a
+/// loopback host. Written out here rather than calling the core's check, so that the
+/// harness does not trust what it tests.
+fn https_or_loopback(u: &Url) -> bool {
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    };
+    u.scheme() == "https" || (u.scheme() == "http" && loopback)
+}
+
+/// The top-level members of a JSON object body, read leniently (a leading BOM is
+/// skipped, as the core does); `None` for anything else.
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// The resource identifiers the metadata harness checks documents against.
+const RESOURCES: [&str; 2] = ["https://rs.example/api", "http://127.0.0.1:8080/mcp"];
+/// The request URLs the metadata harness checks documents against with `Covers`.
+const REQUEST_URLS: [&str; 3] = [
+    "https://rs.example/api/v1/me?x=1",
+    "http://localhost:8080/mcp/tools",
+    "https://rs.example/",
+];
+/// The path RFC 9728 §3.1 inserts after the origin.
+const WELL_KNOWN_RESOURCE: &str = "/.well-known/oauth-protected-resource";
+
+/// Protected-resource metadata (RFC 9728). The same input is used three ways:
+///
+/// - as a response, parsed under `Exact` for each of [`RESOURCES`] and `Covers` for
+///   each of [`REQUEST_URLS`]: a document is accepted only if its `resource` is the
+///   expected string (`Exact`), or an `https` (or loopback `http`) URL without query
+///   or fragment, of the request URL's origin, whose path is a prefix of the request's
+///   path on a segment boundary (`Covers`); every authorization server is `https` (or
+///   `http` on loopback) without fragment;
+/// - as a string (the body, and the `resource` and `authorization_servers` members):
+///   `resource_metadata_url` only accepts `https` (or loopback `http`) URLs without
+///   fragment, and its result is the resource's origin followed by
+///   `/.well-known/oauth-protected-resource`, keeping the query;
+/// - as a `WWW-Authenticate` value (the body) on the response's status and on a 401: a
+///   hint comes only from a 401, is `https` (or loopback `http`) without fragment, and
+///   is the `resource_metadata` parameter of a Bearer challenge in that value.
+pub fn resource_metadata(data: &[u8]) {
+    use parse::ResourceCheck;
+    let (response, options, now) = response_from(data);
+    let body = response.body();
+
+    for expected in RESOURCES {
+        match parse::resource_metadata(&response, ResourceCheck::Exact(expected), now, &options) {
+            Ok(m) => {
+                assert!(response.status().is_success());
+                assert_eq!(m.resource, expected, "Exact accepted another resource");
+                check_authorization_servers(&m.authorization_servers);
+                check_metadata_url(&m.resource);
+            }
+            Err(e) => check_error(&e),
+        }
+    }
+    for request in REQUEST_URLS {
+        let request = Url::parse(request).expect("a valid literal URL");
+        match parse::resource_metadata(&response, ResourceCheck::Covers(&request), now, &options) {
+            Ok(m) => {
+                assert!(response.status().is_success());
+                let r = Url::parse(&m.resource).expect("a covering resource is a URL");
+                assert!(https_or_loopback(&r), "insecure resource {r}");
+                assert!(r.fragment().is_none() && r.query().is_none(), "{r}");
+                assert_eq!(r.origin(), request.origin(), "resource of another origin");
+                let base = r.path().trim_end_matches('/');
+                let path = request.path();
+                assert!(
+                    path == base || path.strip_prefix(base).is_some_and(|s| s.starts_with('/')),
+                    "{r} does not cover {request}"
+                );
+                check_authorization_servers(&m.authorization_servers);
+                assert!(
+                    check_metadata_url(&m.resource),
+                    "no metadata URL for accepted resource {r}"
+                );
+            }
+            Err(e) => check_error(&e),
+        }
+    }
+
+    check_metadata_url(&String::from_utf8_lossy(body));
+    if let Some(m) = json_object(body) {
+        if let Some(serde_json::Value::String(r)) = m.get("resource") {
+            check_metadata_url(r);
+        }
+        if let Some(serde_json::Value::Array(servers)) = m.get("authorization_servers") {
+            for s in servers.iter().filter_map(serde_json::Value::as_str) {
+                check_metadata_url(s);
+            }
+        }
+    }
+
+    if let Ok(value) = HeaderValue::from_bytes(body) {
+        for status in [response.status(), StatusCode::UNAUTHORIZED] {
+            let mut r = http::Response::new(Vec::new());
+            *r.status_mut() = status;
+            r.headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, value.clone());
+            let Some(hint) = oauth_core::resource_metadata_hint(&r) else {
+                continue;
+            };
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "a hint from a non-401");
+            assert!(https_or_loopback(&hint), "insecure hint {hint}");
+            assert!(hint.fragment().is_none(), "hint with a fragment: {hint}");
+            let announced = parse_challenges(value.as_bytes())
+                .expect("a value with a hint parses")
+                .iter()
+                .filter(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+                .any(|c| {
+                    c.params.iter().any(|(k, v)| {
+                        k == "resource_metadata" && Url::parse(v).as_ref() == Ok(&hint)
+                    })
+                });
+            assert!(announced, "hint {hint} is not a Bearer resource_metadata");
+        }
+    }
+}
+
+fn check_authorization_servers(servers: &[String]) {
+    for s in servers {
+        let u = Url::parse(s).expect("an accepted authorization server is a URL");
+        assert!(https_or_loopback(&u), "insecure authorization server {s}");
+        assert!(
+            u.fragment().is_none(),
+            "authorization server with fragment {s}"
+        );
+    }
+}
+
+/// Checks `resource_metadata_url(resource)`; returns whether it was accepted.
+fn check_metadata_url(resource: &str) -> bool {
+    let Ok(u) = parse::resource_metadata_url(resource) else {
+        return false;
+    };
+    let r = Url::parse(resource).expect("an accepted resource is a URL");
+    assert!(
+        https_or_loopback(&r),
+        "insecure resource {resource:?} accepted"
+    );
+    assert!(r.fragment().is_none(), "resource with fragment accepted");
+    let origin = r.origin().ascii_serialization();
+    assert!(
+        u.as_str()
+            .strip_prefix(&origin)
+            .is_some_and(|rest| rest.starts_with(WELL_KNOWN_RESOURCE)),
+        "{u} is not {origin}{WELL_KNOWN_RESOURCE}…"
+    );
+    assert_eq!(u.origin(), r.origin());
+    assert!(u.path().starts_with(WELL_KNOWN_RESOURCE), "{u}");
+    assert!(u.fragment().is_none(), "{u}");
+    assert_eq!(u.query(), r.query(), "the query was not kept");
+    true
+}
