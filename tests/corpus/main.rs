@@ -94,6 +94,11 @@ fn resource_metadata_corpus() {
     );
 }
 
+#[test]
+fn registration_corpus() {
+    replay("registration", oauth_testkit::fuzzing::registration);
+}
+
 /// The happy-path seed really reaches tokens: the sequence harness is not vacuous.
 #[test]
 fn happy_sequence_seed_gets_tokens() {
@@ -113,11 +118,13 @@ fn happy_sequence_seed_gets_tokens() {
 }
 
 /// A corpus file as the response its harness builds from it (for seeds written with
-/// status byte 0 or 4: 200 or 401, and `application/json` or no content type).
+/// status byte 0, 1 or 4: 200, 201 or 401, and `application/json` or no content type).
 fn seed_response(target: &str, name: &str) -> oauth_core::HttpResponse {
     let data = std::fs::read(corpus_dir(target).join(name)).expect("a seed file");
     let status = match data[0] {
         0 => 200,
+        1 => 201,
+        3 => 400,
         4 => 401,
         other => panic!("{name}: unexpected status byte {other}"),
     };
@@ -169,4 +176,36 @@ fn resource_metadata_seeds_reach_the_checks() {
         oauth_core::resource_metadata_hint(&hint).map(String::from),
         Some("https://rs.example/.well-known/oauth-protected-resource/api".to_owned())
     );
+}
+
+/// The registration seeds reach `Ok` with both secrets, and the error seeds keep them
+/// out of the error's text.
+#[test]
+fn registration_seeds_reach_the_checks() {
+    use oauth_core::UnixTime;
+    use oauth_core::parse::{ParseOptions, registration_response};
+    let opts = ParseOptions::default();
+    let now = UnixTime::from_secs(1_700_000_000);
+    let ok = registration_response(
+        &seed_response("registration", "with_access_token"),
+        now,
+        &opts,
+    )
+    .expect("the seed registers");
+    assert_eq!(ok.client_id, "c1");
+    assert_eq!(
+        ok.client_secret.as_ref().map(|s| s.secret()),
+        Some("hunter2 horse")
+    );
+    assert!(!format!("{ok:?}").contains("hunter2"));
+    for (seed, secret) in [
+        ("secret_in_400", "correct horse"),
+        ("bom_secret_400", "correct horse"),
+        ("missing_client_id", "s3cret-value"),
+    ] {
+        let e = registration_response(&seed_response("registration", seed), now, &opts)
+            .expect_err(seed);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(secret), "{seed}: {shown}");
+    }
 }

@@ -960,3 +960,215 @@ fn check_metadata_url(resource: &str) -> bool {
     assert_eq!(u.query(), r.query(), "the query was not kept");
     true
 }
+
+/// The members of a registration response that hold secrets.
+const REGISTRATION_SECRETS: [&str; 2] = ["client_secret", "registration_access_token"];
+
+/// Registration responses (RFC 7591). Besides never panicking: an `Ok` only from a 2xx,
+/// with a non-empty `client_id`, an expiry that is not 0, no issuer (the chain sets
+/// it), and secrets whose own `Debug` is redacted; an `Err` from a 2xx is a typed
+/// parse error or violation (or the server's error when the body says `error`), and
+/// never `Error::Http`. Neither the `Debug` of a result nor the `Display`/`Debug` of an
+/// error shows a secret: see [`secret_shown`].
+pub fn registration(data: &[u8]) {
+    let (response, options, now) = response_from(data);
+    let result = parse::registration_response(&response, now, &options);
+    match &result {
+        Ok(info) => {
+            assert!(response.status().is_success(), "registered from a non-2xx");
+            assert!(!info.client_id.is_empty(), "empty client_id");
+            assert!(info.client_secret_expires_at != Some(UnixTime::from_secs(0)));
+            assert!(info.issuer.is_none(), "issuer set by the parser");
+            if let Some(s) = &info.client_secret {
+                assert_eq!(format!("{s:?}"), "ClientSecret(<redacted>)");
+                assert!(!s.secret().is_empty(), "empty client_secret kept");
+            }
+            if let Some(t) = &info.registration_access_token {
+                assert_eq!(format!("{t:?}"), "RegistrationToken(<redacted>)");
+            }
+        }
+        Err(e) => {
+            check_error(e);
+            if response.status().is_success() {
+                let says_error = json_object(response.body())
+                    .is_some_and(|m| m.contains_key("error"))
+                    || body_says_error(response.body());
+                assert!(
+                    matches!(e, Error::Parse(_) | Error::Violation(_))
+                        || (says_error && matches!(e, Error::Server(_))),
+                    "untyped error from a 2xx: {e:?}"
+                );
+            }
+        }
+    }
+    let shown = rendering(&result);
+    let Some(members) = json_object(response.body()) else {
+        return;
+    };
+    for name in REGISTRATION_SECRETS {
+        let Some(serde_json::Value::String(secret)) = members.get(name) else {
+            continue;
+        };
+        if let Some(leak) = secret_shown(response.body(), name, secret, &shown, |body| {
+            let mut r = response.clone();
+            *r.body_mut() = body;
+            rendering(&parse::registration_response(&r, now, &options))
+        }) {
+            panic!("{name} {secret:?} shows as {leak:?} in {shown:?}");
+        }
+    }
+}
+
+fn rendering<T: std::fmt::Debug>(result: &Result<T, Error>) -> String {
+    match result {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("{e}\n{e:?}"),
+    }
+}
+
+/// Letters rotated by 13 and digits by 5: a different text of the same length and the
+/// same character classes (so the same masking and escaping apply to it).
+fn rotate(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
+            'A'..='Z' => (((c as u8 - b'A') + 13) % 26 + b'A') as char,
+            '0'..='9' => (((c as u8 - b'0') + 5) % 10 + b'0') as char,
+            c => c,
+        })
+        .collect()
+}
+
+/// Whether the secret value of member `name` shows in `shown` because of that member:
+/// a differential check. The body is parsed again with only that member's value
+/// replaced by [`rotate`]d text (located as `"name": "value"` in the raw body); if a
+/// form of the secret (as is, or `Debug`-escaped) is in `shown` but not in the
+/// re-rendering, it came from the member — a leak, returned as the form that showed.
+/// The same text elsewhere in the body (an `error_description`, another member) or in
+/// fixed wording stays in both renderings and is not a leak. Secrets written with JSON
+/// escapes, or with no letter or digit, are not checked.
+fn secret_shown(
+    body: &[u8],
+    name: &str,
+    secret: &str,
+    shown: &str,
+    reparse: impl Fn(Vec<u8>) -> String,
+) -> Option<String> {
+    let rotated = rotate(secret);
+    if rotated == secret {
+        return None;
+    }
+    let forms = [
+        secret.to_owned(),
+        format!("{secret:?}").trim_matches('"').to_owned(),
+    ];
+    if !forms.iter().any(|f| shown.contains(f.as_str())) {
+        return None;
+    }
+    let replaced = replace_member_value(body, name, secret, &rotated)?;
+    let again = reparse(replaced);
+    forms
+        .into_iter()
+        .find(|f| shown.contains(f.as_str()) && !again.contains(f.as_str()))
+}
+
+/// `body` with every raw `"name" : "value"` (JSON whitespace allowed around the colon)
+/// having `value` replaced by `with` (same length); `None` if there is none.
+fn replace_member_value(body: &[u8], name: &str, value: &str, with: &str) -> Option<Vec<u8>> {
+    let key = format!("\"{name}\"");
+    let (key, value, with) = (key.as_bytes(), value.as_bytes(), with.as_bytes());
+    let mut out = body.to_vec();
+    let mut found = false;
+    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut i = 0;
+    while let Some(pos) = out[i..].windows(key.len()).position(|w| w == key) {
+        let mut j = i + pos + key.len();
+        i = j;
+        while out.get(j).is_some_and(is_ws) {
+            j += 1;
+        }
+        if out.get(j) != Some(&b':') {
+            continue;
+        }
+        j += 1;
+        while out.get(j).is_some_and(is_ws) {
+            j += 1;
+        }
+        if out.get(j) != Some(&b'"') {
+            continue;
+        }
+        let start = j + 1;
+        let end = start + value.len();
+        if out.get(start..end) == Some(value) && out.get(end) == Some(&b'"') {
+            out[start..end].copy_from_slice(with);
+            found = true;
+            i = end;
+        }
+    }
+    found.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &[u8] = br#"{"client_id":"c", "client_secret" : "hunter2 horse"}"#;
+
+    fn show_all(body: Vec<u8>) -> String {
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    fn member(body: &[u8], name: &str) -> String {
+        json_object(body).expect("a JSON object")[name].to_string()
+    }
+
+    #[test]
+    fn secret_shown_flags_text_that_comes_from_the_secret_member() {
+        let shown = show_all(BODY.to_vec());
+        assert_eq!(
+            secret_shown(BODY, "client_secret", "hunter2 horse", &shown, show_all),
+            Some("hunter2 horse".to_owned())
+        );
+        let secret_only = |b: Vec<u8>| member(&b, "client_secret");
+        let shown = secret_only(BODY.to_vec());
+        assert!(
+            secret_shown(BODY, "client_secret", "hunter2 horse", &shown, secret_only).is_some()
+        );
+    }
+
+    #[test]
+    fn secret_shown_allows_the_same_text_from_elsewhere() {
+        // Fixed wording that happens to contain the secret.
+        let fixed = |_: Vec<u8>| "missing: hunter2 horse".to_owned();
+        let shown = fixed(Vec::new());
+        assert_eq!(
+            secret_shown(BODY, "client_secret", "hunter2 horse", &shown, fixed),
+            None
+        );
+        // A public member with the same text.
+        let body: &[u8] = br#"{"client_id":"hunter2 horse","client_secret":"hunter2 horse"}"#;
+        let id_only = |b: Vec<u8>| member(&b, "client_id");
+        let shown = id_only(body.to_vec());
+        assert_eq!(
+            secret_shown(body, "client_secret", "hunter2 horse", &shown, id_only),
+            None
+        );
+        // Not shown at all.
+        assert_eq!(
+            secret_shown(BODY, "client_secret", "hunter2 horse", "ok", show_all),
+            None
+        );
+    }
+
+    #[test]
+    fn replace_member_value_touches_only_that_member() {
+        let body: &[u8] = br#"{"a":"xy","client_secret" :	"xy","b":"client_secret"}"#;
+        let out = replace_member_value(body, "client_secret", "xy", "kl").expect("found");
+        assert_eq!(
+            out,
+            br#"{"a":"xy","client_secret" :	"kl","b":"client_secret"}"#.to_vec()
+        );
+        assert_eq!(replace_member_value(body, "client_secret", "x", "k"), None);
+        assert_eq!(rotate("aZ09-_"), "nM54-_");
+    }
+}
