@@ -161,7 +161,10 @@ fn redact_body(body: &[u8]) -> String {
             redact_json(&mut value);
             return value.to_string();
         }
-        return mask_token_like(&text);
+        // JSON that does not parse (malformed, or cut by the caller's size cap): where a
+        // sensitive member's value ends cannot be told, so nothing is shown from the
+        // first sensitive member name on.
+        return mask_token_like(&cut_at_sensitive_member(&text));
     }
     if !text.is_empty()
         && text.contains('=')
@@ -171,6 +174,20 @@ fn redact_body(body: &[u8]) -> String {
         return redact_form(&text);
     }
     mask_token_like(&text)
+}
+
+/// `text` up to the first quoted sensitive member name (ASCII case-insensitive),
+/// followed by `<redacted>`; all of `text` if it has none.
+fn cut_at_sensitive_member(text: &str) -> std::borrow::Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let first = SENSITIVE_PARAMETERS
+        .iter()
+        .filter_map(|name| lower.find(&format!("\"{name}\"")))
+        .min();
+    match first {
+        Some(i) => format!("{}{REDACTED}", &text[..i]).into(),
+        None => text.into(),
+    }
 }
 
 fn redact_json(value: &mut serde_json::Value) {
@@ -357,6 +374,18 @@ mod tests {
         );
         assert!(!shown.contains("correct horse"), "{shown}");
         assert!(shown.contains("client_secret"), "{shown}");
+    }
+
+    #[test]
+    fn json_bodies_that_do_not_parse_hide_everything_from_a_secret_on() {
+        for body in [
+            r#"{"client_id":"c","client_secret":"correct horse battery","pad":"xxx"#,
+            r#"{"client_id":"c","Client_Secret" : "correct horse battery",}"#,
+        ] {
+            let shown = body_snippet(body.as_bytes(), 256);
+            assert!(!shown.contains("correct horse"), "{shown}");
+            assert!(shown.starts_with(r#"{"client_id":"c","#), "{shown}");
+        }
     }
 
     #[test]
