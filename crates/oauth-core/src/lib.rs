@@ -151,7 +151,8 @@ pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};
 pub use request::basic_authorization;
 pub use scope::Scope;
 pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, IdToken, REDACTED, RefreshToken, StateToken,
+    AccessToken, AuthorizationCode, ClientSecret, IdToken, REDACTED, RefreshToken,
+    RegistrationToken, StateToken,
 };
 pub use time::{UnixTime, parse_retry_after};
 pub use token::{TokenResponse, TokenSet, TokenType};

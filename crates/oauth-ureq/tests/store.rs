@@ -492,3 +492,60 @@ fn file_store_survives_kill_9_at_any_instant() {
     store.save(&a).unwrap();
     assert_eq!(store.load().unwrap(), Some(a));
 }
+
+fn kept_client() -> oauth_core::parse::RegisteredClientInfo {
+    let json = serde_json::json!({
+        "client_id": "dyn_client_1",
+        "client_secret": "dcs_SECRET_client_secret_value",
+        "client_secret_expires_at": null,
+        "registration_access_token": "rat_SECRET_registration_token_value",
+        "registration_client_uri": "https://as.example/register/dyn_client_1",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "issuer": "https://as.example",
+    });
+    serde_json::from_value(json).expect("a kept registration")
+}
+
+#[test]
+fn stores_keep_the_registered_client_beside_the_tokens() {
+    let memory = MemoryStore::new();
+    assert!(memory.load_client().unwrap().is_none());
+    memory.save_client(&kept_client()).unwrap();
+    memory.save(&full_set()).unwrap();
+    memory.clear().unwrap();
+    assert_eq!(memory.load_client().unwrap(), Some(kept_client()));
+    memory.forget_client().unwrap();
+    assert!(memory.load_client().unwrap().is_none());
+
+    let dir = TempDir::new("client");
+    let path = dir.file("tokens.json");
+    let store = FileStore::new(&path);
+    assert!(store.load_client().unwrap().is_none());
+    // Registered before any token set exists (the chain keeps it first).
+    store.save_client(&kept_client()).unwrap();
+    assert!(store.load().unwrap().is_none());
+    assert_eq!(store.load_client().unwrap(), Some(kept_client()));
+    // Saving tokens keeps the client, and the other way round.
+    store.save(&full_set()).unwrap();
+    assert_eq!(store.load_client().unwrap(), Some(kept_client()));
+    assert_eq!(store.load().unwrap(), Some(full_set()));
+    let value: serde_json::Value = serde_json::from_slice(&read_bytes(&path)).unwrap();
+    assert_eq!(value["client"]["client_id"], "dyn_client_1");
+    assert_eq!(value["client"]["issuer"], "https://as.example");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the file holds the client secret");
+    }
+    // Logging out forgets the tokens, not the client; the file stays for it.
+    store.clear().unwrap();
+    assert!(store.load().unwrap().is_none());
+    assert_eq!(store.load_client().unwrap(), Some(kept_client()));
+    assert!(path.exists());
+    // Forgetting the client too leaves nothing: the file goes.
+    store.forget_client().unwrap();
+    assert!(store.load_client().unwrap().is_none());
+    assert!(!path.exists());
+}

@@ -183,9 +183,8 @@ fn a_kept_client_the_server_forgot_is_dropped_and_the_next_call_registers_anew()
             issuer: Some(server.issuer()),
         })
         .unwrap();
-    let authorizer = Arc::new(
-        BrowserAuthorizer::new(headless()).timeout(std::time::Duration::from_secs(1)),
-    );
+    let authorizer =
+        Arc::new(BrowserAuthorizer::new(headless()).timeout(std::time::Duration::from_secs(1)));
     let client = AuthorizedClient::zero_config(Transport::default(), store.clone(), authorizer);
     let me = server.resource_url("me");
     match client.call(get(&me)) {
@@ -198,7 +197,10 @@ fn a_kept_client_the_server_forgot_is_dropped_and_the_next_call_registers_anew()
         }
         other => panic!("{other:?}"),
     }
-    assert!(store.load_client().unwrap().is_none(), "the dead client is forgotten");
+    assert!(
+        store.load_client().unwrap().is_none(),
+        "the dead client is forgotten"
+    );
     assert_eq!(server.with(|s| s.registered_clients()), 0);
 
     // The next call registers a new client and gets through.
