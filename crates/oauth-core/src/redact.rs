@@ -196,7 +196,9 @@ fn redact_json(value: &mut serde_json::Value) {
             for (k, v) in map.iter_mut() {
                 if is_sensitive_parameter(k) {
                     *v = serde_json::Value::String(REDACTED.to_owned());
-                } else {
+                } else if !(v.is_string() && PUBLIC_PARAMETERS.contains(&k.as_str())) {
+                    // A known public member (a client id that merely looks like a token)
+                    // stays readable; anything else is searched.
                     redact_json(v);
                 }
             }
@@ -409,6 +411,17 @@ mod tests {
         let nuls = sanitize(&"\0".repeat(1000), 64);
         assert!(nuls.chars().count() <= 65, "{}", nuls.chars().count());
         assert!(nuls.starts_with("\\u{0}"));
+    }
+
+    #[test]
+    fn public_members_stay_readable_in_json() {
+        let id = "LPJB3pCvVnuHNhZusNzZSP8TjwaK2YrT53PMPz-i4Sp";
+        let body = format!(r#"{{"client_id":"{id}","other":"{id}","client_secret":"s"}}"#);
+        let shown = redact_body(body.as_bytes());
+        assert!(shown.contains(&format!(r#""client_id":"{id}""#)), "{shown}");
+        // The same text under an unknown member is still masked.
+        assert!(!shown.contains(&format!(r#""other":"{id}""#)), "{shown}");
+        assert!(!shown.contains(r#""s""#), "{shown}");
     }
 
     #[test]
