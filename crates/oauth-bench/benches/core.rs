@@ -1,0 +1,434 @@
+//! The sans-IO core against the `oauth2` crate (5.x, doing the same work where its API
+//! allows) and against the limits, over the inputs of `payloads.json`. Every group
+//! names ours `ours`, the comparison `oauth2`, the limit `limit`; the ratio table is
+//! printed at the end.
+//!
+//! `cargo bench -p oauth-bench --bench core`
+
+#![allow(missing_docs, clippy::print_stdout)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{BatchSize, Criterion};
+use oauth_bench::ops::{self, FixedRng};
+use oauth_bench::payloads;
+use oauth_bench::report::{Row, table};
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenUrl,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use url::Url;
+
+// ── the limits ──────────────────────────────────────────────────────────────────
+
+/// The token response limit: a plain struct of owned strings, as serde derives it
+/// (unknown members skipped).
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainTokenResponse {
+    access_token: String,
+    token_type: String,
+    expires_in: Option<u64>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    id_token: Option<String>,
+}
+
+/// The error response limit.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainErrorResponse {
+    error: String,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+fn bare_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+// ── the oauth2 side ─────────────────────────────────────────────────────────────
+
+type Oauth2Client =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+fn oauth2_client() -> Oauth2Client {
+    let p = payloads();
+    BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(p.authorization_endpoint.clone()).expect("valid"))
+        .set_token_uri(TokenUrl::new(p.token_endpoint.clone()).expect("valid"))
+        .set_redirect_uri(RedirectUrl::new(p.redirect_uri.clone()).expect("valid"))
+}
+
+fn oauth2_scopes() -> impl Iterator<Item = oauth2::Scope> {
+    payloads()
+        .scope
+        .split(' ')
+        .map(|s| oauth2::Scope::new(s.to_owned()))
+}
+
+/// Its authorize URL with PKCE, from a fixed `state` and verifier (the challenge is
+/// computed, as ours is).
+fn oauth2_url_fixed(
+    client: &Oauth2Client,
+    state: &str,
+    verifier: &str,
+) -> (Url, CsrfToken, PkceCodeVerifier) {
+    let verifier = PkceCodeVerifier::new(verifier.to_owned());
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let (url, csrf) = client
+        .authorize_url(|| CsrfToken::new(state.to_owned()))
+        .add_scopes(oauth2_scopes())
+        .set_pkce_challenge(challenge)
+        .url();
+    (url, csrf, verifier)
+}
+
+/// Its authorize URL with PKCE, `state` and verifier from its own random source.
+fn oauth2_url_random(client: &Oauth2Client) -> (Url, CsrfToken, PkceCodeVerifier) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(oauth2_scopes())
+        .set_pkce_challenge(challenge)
+        .url();
+    (url, csrf, verifier)
+}
+
+/// What an `oauth2` user writes for the callback (the crate leaves it to them): the
+/// `code` and `state` from the query, `state` compared.
+fn oauth2_callback(callback: &Url, csrf: &CsrfToken) -> AuthorizationCode {
+    let mut code = None;
+    let mut state = None;
+    for (k, v) in callback.query_pairs() {
+        match &*k {
+            "code" => code = Some(v.into_owned()),
+            "state" => state = Some(v),
+            _ => {}
+        }
+    }
+    assert!(state.as_deref() == Some(csrf.secret().as_str()), "state");
+    AuthorizationCode::new(code.expect("a code"))
+}
+
+#[derive(Debug)]
+struct Captured;
+impl std::fmt::Display for Captured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("captured")
+    }
+}
+impl std::error::Error for Captured {}
+
+/// Its code exchange request, taken from a custom HTTP client that keeps it and sends
+/// nothing.
+fn oauth2_token_request(
+    client: &Oauth2Client,
+    code: AuthorizationCode,
+    verifier: PkceCodeVerifier,
+) -> oauth2::HttpRequest {
+    let captured = RefCell::new(None);
+    let http_client = |request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, Captured> {
+        *captured.borrow_mut() = Some(request);
+        Err(Captured)
+    };
+    let _ = client
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request(&http_client);
+    captured.into_inner().expect("the request was built")
+}
+
+/// Its full code exchange through a custom HTTP client closure that returns the
+/// canned response.
+fn oauth2_full_exchange(
+    client: &Oauth2Client,
+    state: &str,
+    verifier: &str,
+    callback: &str,
+    token_body: &str,
+) -> BasicTokenResponse {
+    let (_url, csrf, verifier) = oauth2_url_fixed(client, state, verifier);
+    let callback = Url::parse(callback).expect("a valid callback");
+    let code = oauth2_callback(&callback, &csrf);
+    let http_client = |_request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, Captured> {
+        Ok(ops::json_response(200, token_body))
+    };
+    client
+        .exchange_code(code)
+        .set_pkce_verifier(verifier)
+        .request(&http_client)
+        .expect("tokens")
+}
+
+// ── the benchmarks ──────────────────────────────────────────────────────────────
+
+fn token_parse(c: &mut Criterion) {
+    let p = payloads();
+    for (group, body) in [
+        ("token_parse_typical", &p.token_response_typical),
+        ("token_parse_oidc", &p.token_response_oidc),
+    ] {
+        let response = ops::json_response(200, body);
+        let bytes = body.as_bytes();
+        let mut g = c.benchmark_group(group);
+        g.bench_function("ours", |b| {
+            b.iter(|| ops::parse_token_response(black_box(&response)))
+        });
+        g.bench_function("oauth2", |b| {
+            b.iter(|| serde_json::from_slice::<BasicTokenResponse>(black_box(bytes)).unwrap())
+        });
+        g.bench_function("limit", |b| {
+            b.iter(|| serde_json::from_slice::<PlainTokenResponse>(black_box(bytes)).unwrap())
+        });
+        g.finish();
+    }
+}
+
+fn error_parse(c: &mut Criterion) {
+    let body = &payloads().error_response;
+    let response = ops::json_response(400, body);
+    let bytes = body.as_bytes();
+    let mut g = c.benchmark_group("error_parse");
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::parse_error_response(black_box(&response)))
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter(|| serde_json::from_slice::<BasicErrorResponse>(black_box(bytes)).unwrap())
+    });
+    g.bench_function("limit", |b| {
+        b.iter(|| serde_json::from_slice::<PlainErrorResponse>(black_box(bytes)).unwrap())
+    });
+    g.finish();
+}
+
+fn authorization_url(c: &mut Criterion) {
+    let client = ops::client();
+    let o2 = oauth2_client();
+    let (state, verifier) = ops::fixed_secrets();
+
+    let mut g = c.benchmark_group("authorization_url_fixed");
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::authorization_url(&client, &mut FixedRng::new()))
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter(|| oauth2_url_fixed(&o2, &state, &verifier))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("authorization_url_random");
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::authorization_url(&client, &mut oauth_ureq::system_rng()))
+    });
+    g.bench_function("oauth2", |b| b.iter(|| oauth2_url_random(&o2)));
+    g.finish();
+}
+
+fn pkce(c: &mut Criterion) {
+    let (_, verifier) = ops::fixed_secrets();
+    let mut g = c.benchmark_group("pkce_challenge");
+    g.bench_function("ours", |b| {
+        b.iter(|| oauth_core::challenge_s256(black_box(&verifier)))
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter_batched(
+            || PkceCodeVerifier::new(verifier.clone()),
+            |v| PkceCodeChallenge::from_code_verifier_sha256(&v),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("limit", |b| b.iter(|| bare_challenge(black_box(&verifier))));
+    g.finish();
+}
+
+fn token_request(c: &mut Criterion) {
+    let client = ops::client();
+    let o2 = oauth2_client();
+    let (state, verifier) = ops::fixed_secrets();
+    let callback = Url::parse(&ops::callback_text(&state)).expect("a valid callback");
+
+    let mut g = c.benchmark_group("token_request");
+    g.bench_function("ours", |b| {
+        b.iter_batched(
+            || {
+                (
+                    ops::started_flow(&client, &mut FixedRng::new()),
+                    callback.clone(),
+                )
+            },
+            |(mut flow, callback)| {
+                let request = ops::callback_to_token_request(&mut flow, callback);
+                (flow, request)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter_batched(
+            || {
+                (
+                    CsrfToken::new(state.clone()),
+                    PkceCodeVerifier::new(verifier.clone()),
+                    callback.clone(),
+                )
+            },
+            |(csrf, verifier, callback)| {
+                let code = oauth2_callback(&callback, &csrf);
+                oauth2_token_request(&o2, code, verifier)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn full_exchange(c: &mut Criterion) {
+    let client = ops::client();
+    let o2 = oauth2_client();
+    let (state, verifier) = ops::fixed_secrets();
+    let callback = ops::callback_text(&state);
+    let body = &payloads().token_response_typical;
+
+    let mut g = c.benchmark_group("full_exchange");
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::full_exchange(&client, &mut FixedRng::new(), &callback, body))
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter(|| oauth2_full_exchange(&o2, &state, &verifier, &callback, body))
+    });
+    g.finish();
+}
+
+fn ours_only(c: &mut Criterion) {
+    let client = ops::client();
+    let p = payloads();
+
+    // A device code lives 1800 s and is polled every 5 s: each chunk of steps gets a
+    // fresh flow (made, with its answers, outside the timed part).
+    c.benchmark_group("device_poll_step")
+        .bench_function("ours", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(ops::DevicePoller::STEPS);
+                    let mut poller = ops::DevicePoller::new(&client);
+                    let answers: Vec<_> = (0..n)
+                        .map(|_| ops::json_response(400, &p.device_pending))
+                        .collect();
+                    let start = Instant::now();
+                    for pending in answers {
+                        black_box(poller.step(pending));
+                    }
+                    total += start.elapsed();
+                    left -= n;
+                }
+                total
+            })
+        });
+
+    let mut session = ops::session();
+    c.benchmark_group("api_session_call")
+        .bench_function("ours", |b| {
+            b.iter_batched(
+                || (ops::api_request(), ops::json_response(200, "{}")),
+                |(request, response)| ops::api_call(&mut session, request, response),
+                BatchSize::SmallInput,
+            )
+        });
+
+    let challenge = ops::challenge_response();
+    c.benchmark_group("www_authenticate_parse")
+        .bench_function("ours", |b| {
+            b.iter(|| ops::parse_www_authenticate(black_box(&challenge)))
+        });
+}
+
+/// The rows of the README's table, in order.
+const ROWS: &[Row<'static>] = &[
+    Row {
+        what: "token response parse, 143 B",
+        group: "token_parse_typical",
+        other: Some("oauth2"),
+        limit: Some("limit"),
+    },
+    Row {
+        what: "token response parse, 828 B with id_token + extras",
+        group: "token_parse_oidc",
+        other: Some("oauth2"),
+        limit: Some("limit"),
+    },
+    Row {
+        what: "error response parse",
+        group: "error_parse",
+        other: Some("oauth2"),
+        limit: Some("limit"),
+    },
+    Row {
+        what: "authorization URL, fixed state/verifier",
+        group: "authorization_url_fixed",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
+        what: "authorization URL, random state/verifier",
+        group: "authorization_url_random",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
+        what: "PKCE challenge",
+        group: "pkce_challenge",
+        other: Some("oauth2"),
+        limit: Some("limit"),
+    },
+    Row {
+        what: "callback → token request",
+        group: "token_request",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
+        what: "full code exchange (canned response)",
+        group: "full_exchange",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
+        what: "device poll step",
+        group: "device_poll_step",
+        other: None,
+        limit: None,
+    },
+    Row {
+        what: "API session call decision",
+        group: "api_session_call",
+        other: None,
+        limit: None,
+    },
+    Row {
+        what: "WWW-Authenticate parse",
+        group: "www_authenticate_parse",
+        other: None,
+        limit: None,
+    },
+];
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    token_parse(&mut c);
+    error_parse(&mut c);
+    authorization_url(&mut c);
+    pkce(&mut c);
+    token_request(&mut c);
+    full_exchange(&mut c);
+    ours_only(&mut c);
+    c.final_summary();
+    println!("\n{}", table(ROWS, "oauth2"));
+}

@@ -1,0 +1,85 @@
+//! Driver overhead over loopback, against the testkit's fake server: ours
+//! (`oauth-ureq`) against a hand-written minimal raw-ureq sequence making the same HTTP
+//! calls. Every group names ours `ours` and the comparison `raw`; the ratio table is
+//! printed at the end.
+//!
+//! `cargo bench -p oauth-bench --bench driver`
+
+#![allow(missing_docs, clippy::print_stdout)]
+
+use criterion::{Criterion, Throughput};
+use oauth_bench::loopback::Loopback;
+use oauth_bench::report::{Row, table};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// Threads sharing one client.
+const THREADS: u64 = 64;
+
+/// Runs `iters` calls spread over [`THREADS`] threads, each making its share with
+/// `call`, and returns the time from the moment all threads are ready until the last
+/// one is done (thread start-up is not timed).
+fn threaded(iters: u64, call: &(dyn Fn() -> u16 + Sync)) -> Duration {
+    let barrier = Barrier::new(THREADS as usize + 1);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let share = iters / THREADS + u64::from(t < iters % THREADS);
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                for _ in 0..share {
+                    assert_eq!(call(), 200);
+                }
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        // The scope joins every thread before it returns.
+        start
+    })
+    .elapsed()
+}
+
+const ROWS: &[Row<'static>] = &[
+    Row {
+        what: "login (code exchange) + 1 API call, loopback",
+        group: "login_and_call",
+        other: Some("raw"),
+        limit: None,
+    },
+    Row {
+        what: "API call, 64 threads, one shared client (time per call)",
+        group: "api_64_threads",
+        other: Some("raw"),
+        limit: None,
+    },
+];
+
+fn main() {
+    let lb = Loopback::start().expect("the loopback server starts");
+    let mut c = Criterion::default()
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(10))
+        .configure_from_args();
+
+    let mut g = c.benchmark_group("login_and_call");
+    g.bench_function("ours", |b| b.iter(|| lb.ours_login_and_call()));
+    g.bench_function("raw", |b| b.iter(|| lb.raw_login_and_call()));
+    g.finish();
+
+    let tokens = lb.ours_login();
+    let header = format!("Bearer {}", tokens.access_token.secret());
+    let api = lb.authorized_client(tokens);
+    let mut g = c.benchmark_group("api_64_threads");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("ours", |b| {
+        b.iter_custom(|iters| threaded(iters, &|| lb.ours_call(&api)))
+    });
+    g.bench_function("raw", |b| {
+        b.iter_custom(|iters| threaded(iters, &|| lb.raw_call(&header)))
+    });
+    g.finish();
+
+    c.final_summary();
+    println!("\n{}", table(ROWS, "raw ureq"));
+}
