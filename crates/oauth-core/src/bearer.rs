@@ -13,12 +13,25 @@ use http::header::AUTHORIZATION;
 
 /// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 pub fn is_token68(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    let bytes = s.as_bytes();
+    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &bytes[..bytes.len() - padding];
+    !body.is_empty() && body.iter().all(|&b| TOKEN68[usize::from(b)])
 }
+
+/// The `b64token` characters before the padding, as a table (one load per byte: an
+/// access token is checked on every response and every use).
+static TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Sets `Authorization: Bearer <token>` on `request`, replacing any earlier value, and
 /// marks the header sensitive so that `http`'s own `Debug` hides it.

@@ -7,38 +7,76 @@ use std::fmt;
 /// An ordered list of scope tokens, each checked against RFC 6749 §3.3
 /// (`1*( %x21 / %x23-5B / %x5D-7E )`). Order is kept; nothing is deduplicated
 /// silently, but a token given twice is sent once.
+///
+/// Kept as its wire form — the tokens joined by single spaces — in one string, so that
+/// a scope costs one allocation and is sent without being joined again.
 #[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Scope(Vec<String>);
+pub struct Scope(String);
 
 impl Scope {
     /// The empty scope (no `scope` parameter is sent).
     pub const fn empty() -> Self {
-        Scope(Vec::new())
+        Scope(String::new())
     }
 
     /// A scope from individual tokens. Fails on an empty token or a forbidden character.
     pub fn new<I, S>(tokens: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        let mut out: Vec<String> = Vec::new();
+        let mut out = Scope(String::new());
         for t in tokens {
-            let t = t.into();
-            if !is_scope_token(&t) {
-                return Err(ConfigError::InvalidScopeToken);
-            }
-            if !out.contains(&t) {
-                out.push(t);
-            }
+            out.push(t.as_ref())?;
         }
-        Ok(Scope(out))
+        Ok(out)
+    }
+
+    /// Appends `token` unless it is already there.
+    fn push(&mut self, token: &str) -> Result<(), ConfigError> {
+        if !is_scope_token(token) {
+            return Err(ConfigError::InvalidScopeToken);
+        }
+        if !self.contains(token) {
+            if !self.0.is_empty() {
+                self.0.push(' ');
+            }
+            self.0.push_str(token);
+        }
+        Ok(())
     }
 
     /// Parses a space-delimited scope string. Runs of spaces are tolerated.
     pub fn parse(s: &str) -> Result<Self, ConfigError> {
-        Scope::new(s.split(' ').filter(|t| !t.is_empty()))
+        Scope::parse_separated(s, false)
+    }
+
+    /// Parses a scope string whose tokens are separated by spaces (and commas, with
+    /// `comma`), runs tolerated, in one allocation.
+    pub(crate) fn parse_separated(s: &str, comma: bool) -> Result<Self, ConfigError> {
+        let bytes = s.as_bytes();
+        // The usual case: already in wire form (valid tokens, single spaces, nothing
+        // given twice) — taken as it is.
+        if is_wire_form(bytes, comma) {
+            return Ok(Scope(s.to_owned()));
+        }
+        let mut out = Scope(String::with_capacity(s.len()));
+        let is_separator = |b: u8| b == b' ' || (comma && b == b',');
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_separator(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !is_separator(bytes[i]) {
+                i += 1;
+            }
+            // The separators are ASCII, so `start` and `i` are char boundaries.
+            out.push(&s[start..i])?;
+        }
+        Ok(out)
     }
 
     /// No tokens.
@@ -48,12 +86,18 @@ impl Scope {
 
     /// The tokens in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The tokens joined by single spaces: the value of a `scope` parameter.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// Whether `token` is included.
     pub fn contains(&self, token: &str) -> bool {
-        self.0.iter().any(|t| t == token)
+        let token = token.as_bytes();
+        !token.is_empty() && self.0.as_bytes().split(|&b| b == b' ').any(|t| t == token)
     }
 
     /// Whether every token of `self` is in `other`.
@@ -64,26 +108,61 @@ impl Scope {
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub(crate) fn is_scope_token(t: &str) -> bool {
-    !t.is_empty()
-        && t.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    !t.is_empty() && t.bytes().all(|b| SCOPE_CHAR[usize::from(b)])
 }
+
+/// Whether `bytes` are scope tokens joined by single spaces, each token once (and,
+/// with `comma`, without commas, which would be separators).
+fn is_wire_form(bytes: &[u8], comma: bool) -> bool {
+    let mut after_space = true;
+    let mut spaces = 0;
+    for &b in bytes {
+        if b == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+            spaces += 1;
+        } else if SCOPE_CHAR[usize::from(b)] && !(comma && b == b',') {
+            after_space = false;
+        } else {
+            return false;
+        }
+    }
+    if after_space {
+        // Empty, or a trailing space.
+        return false;
+    }
+    spaces == 0 || {
+        let mut tokens = bytes.split(|&b| b == b' ');
+        let mut distinct = true;
+        while let Some(t) = tokens.next() {
+            distinct &= tokens.clone().all(|u| u != t);
+        }
+        distinct
+    }
+}
+
+/// The characters of a scope token (RFC 6749 §3.3), as a table.
+static SCOPE_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b <= 0x7E {
+        table[b] = b != 0x22 && b != 0x5C;
+        b += 1;
+    }
+    table
+};
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-        }
-        Ok(())
+        f.write_str(&self.0)
     }
 }
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({:?})", self.to_string())
+        write!(f, "Scope({:?})", self.0)
     }
 }
 
@@ -96,7 +175,7 @@ impl TryFrom<String> for Scope {
 
 impl From<Scope> for String {
     fn from(s: Scope) -> String {
-        s.to_string()
+        s.0
     }
 }
 

@@ -31,6 +31,7 @@ mod par;
 mod registration;
 mod resource_metadata;
 pub(crate) use resource_metadata::covers as resource_covers;
+mod token_fast;
 mod token_response;
 mod www_authenticate;
 
@@ -191,7 +192,7 @@ pub(crate) fn body_format(headers: &HeaderMap, body: &[u8], quirks: &Quirks) -> 
         return BodyFormat::Json;
     };
     let ct = ct.to_str().unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim();
+    let essence = ct.split_once(';').map_or(ct, |(essence, _)| essence).trim();
     if essence.eq_ignore_ascii_case("application/json")
         || essence
             .get(essence.len().saturating_sub(5)..)

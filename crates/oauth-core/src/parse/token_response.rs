@@ -33,6 +33,23 @@ pub fn token_response(
     now: UnixTime,
     options: &ParseOptions,
 ) -> Result<TokenResponse, Error> {
+    if let Some(tokens) = super::token_fast::success(response, now, options) {
+        debug_assert_eq!(
+            full(response, now, options).as_ref(),
+            Ok(&tokens),
+            "the one-pass reader and the full parser agree"
+        );
+        return Ok(tokens);
+    }
+    full(response, now, options)
+}
+
+/// The full parser: every case, every error.
+fn full(
+    response: &HttpResponse,
+    now: UnixTime,
+    options: &ParseOptions,
+) -> Result<TokenResponse, Error> {
     let status = response.status();
     if status.is_redirection() {
         return Err(Violation::UnexpectedRedirect(status).into());
@@ -118,18 +135,10 @@ pub fn token_response(
 
     let scope = match m.remove("scope") {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => {
-            let separators: &[char] = if quirks.scope_comma_separated {
-                &[' ', ',']
-            } else {
-                &[' ']
-            };
-            let tokens = s.split(separators).filter(|t| !t.is_empty());
-            Some(
-                Scope::new(tokens)
-                    .map_err(|_| ParseError::new("scope", ParseErrorKind::InvalidValue))?,
-            )
-        }
+        Some(serde_json::Value::String(s)) => Some(
+            Scope::parse_separated(&s, quirks.scope_comma_separated)
+                .map_err(|_| ParseError::new("scope", ParseErrorKind::InvalidValue))?,
+        ),
         Some(serde_json::Value::Array(items)) if quirks.scope_as_json_array => {
             let mut tokens = Vec::with_capacity(items.len());
             for item in items {
