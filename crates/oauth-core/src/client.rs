@@ -70,6 +70,9 @@ struct Inner {
     auth: ClientAuth,
     redirect_uri: Option<Url>,
     authorization_endpoint: Option<Url>,
+    /// The authorization endpoint with the parameters every authorization URL of this
+    /// client starts with (`response_type`, `client_id`, `redirect_uri`), encoded once.
+    authorization_base: Option<Url>,
     token_endpoint: Endpoint,
     revocation_endpoint: Option<Endpoint>,
     introspection_endpoint: Option<Endpoint>,
@@ -125,6 +128,12 @@ impl ClientRegistration {
     /// The authorization endpoint, if configured.
     pub fn authorization_endpoint(&self) -> Option<&Url> {
         self.inner.authorization_endpoint.as_ref()
+    }
+
+    /// The authorization endpoint with `response_type=code`, `client_id` and
+    /// `redirect_uri` appended to its query, when both are configured.
+    pub(crate) fn authorization_base(&self) -> Option<&Url> {
+        self.inner.authorization_base.as_ref()
     }
 
     /// The token endpoint.
@@ -446,12 +455,26 @@ impl ClientRegistrationBuilder {
         if self.require_issuer && issuer.is_none() {
             return Err(ConfigError::IssuerRequired);
         }
+        // RFC 6749 §3.1: the endpoint's query "MUST be retained when adding additional
+        // query parameters"; parameters are form-encoded (Appendix B).
+        let authorization_base = match (&authorization_endpoint, &redirect_uri) {
+            (Some(endpoint), Some(redirect_uri)) => {
+                let mut url: Url = endpoint.clone();
+                url.query_pairs_mut()
+                    .append_pair("response_type", "code")
+                    .append_pair("client_id", &self.client_id)
+                    .append_pair("redirect_uri", redirect_uri.as_str());
+                Some(url)
+            }
+            _ => None,
+        };
         Ok(ClientRegistration {
             inner: Arc::new(Inner {
                 client_id: self.client_id,
                 auth: self.auth,
                 redirect_uri,
                 authorization_endpoint,
+                authorization_base,
                 token_endpoint,
                 revocation_endpoint,
                 introspection_endpoint,

@@ -23,7 +23,19 @@ impl PkceVerifier {
     pub fn challenge(&self) -> PkceChallenge {
         PkceChallenge(challenge_s256(self.secret()))
     }
+
+    /// The `S256` challenge written into `buf`, without allocating.
+    pub(crate) fn challenge_in<'b>(&self, buf: &'b mut [u8; CHALLENGE_LEN]) -> &'b str {
+        let digest = Sha256::digest(self.secret().as_bytes());
+        let n = URL_SAFE_NO_PAD
+            .encode_slice(digest, buf)
+            .expect("43 bytes hold the unpadded base64url of 32");
+        std::str::from_utf8(&buf[..n]).expect("base64url is ASCII")
+    }
 }
+
+/// The length of an `S256` challenge: 32 octets, unpadded base64url.
+pub(crate) const CHALLENGE_LEN: usize = 43;
 
 /// A PKCE code challenge: `BASE64URL(SHA256(ASCII(code_verifier)))`, sent in the
 /// authorization request. Not a secret.
@@ -92,6 +104,13 @@ mod tests {
             challenge_s256("3641a2d12d66101249cdf7a79c000c1f8c05d2aafcf14bf146497bed"),
             "6fdkQaPm51l13DSukcAH3Mdx7_ntecHYd1vi3n0hMZY"
         );
+    }
+
+    #[test]
+    fn pkce_02_challenge_in_a_buffer_is_the_same() {
+        let v = PkceVerifier::from_random("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
+        let mut buf = [0; CHALLENGE_LEN];
+        assert_eq!(v.challenge_in(&mut buf), v.challenge().as_str());
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::client::{AUTHORIZATION_PARAMETERS, ClientRegistration};
 use crate::error::{ConfigError, Error, InputKind};
 use crate::io::{Flow, HttpRequest, Input, Output};
 use crate::parse::{self, CallbackExpectation};
-use crate::pkce::{PkceChallenge, PkceVerifier};
+use crate::pkce::{CHALLENGE_LEN, PkceChallenge, PkceVerifier};
 use crate::random;
 use crate::redact;
 use crate::request::token_request;
@@ -210,55 +210,70 @@ impl AuthorizationCodeFlow {
         }
 
         let Secrets { state, verifier } = secrets;
-        let challenge = verifier.challenge();
+        let mut challenge_buf = [0; CHALLENGE_LEN];
+        let challenge = verifier.challenge_in(&mut challenge_buf);
 
-        let scope_text = params.scope.to_string();
-        let mut pairs: Vec<(&str, &str)> = vec![
-            ("response_type", "code"),
-            ("client_id", client.client_id()),
-            ("redirect_uri", redirect_uri.as_str()),
+        // The parameters after `response_type`, `client_id` and `redirect_uri`, in the
+        // order they are sent.
+        let rest: [(&str, &str); 4] = [
+            ("scope", params.scope.as_str()),
+            ("state", state.secret()),
+            // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
+            ("code_challenge", challenge),
+            ("code_challenge_method", PkceChallenge::METHOD),
         ];
-        if !params.scope.is_empty() {
-            pairs.push(("scope", &scope_text));
-        }
-        pairs.push(("state", state.secret()));
-        // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
-        pairs.push(("code_challenge", challenge.as_str()));
-        pairs.push(("code_challenge_method", PkceChallenge::METHOD));
+        let rest = if params.scope.is_empty() {
+            &rest[1..]
+        } else {
+            &rest[..]
+        };
         // RFC 8707 §2.1: the resource the tokens are for.
-        pairs.extend(client.resources().iter().map(|r| ("resource", r.as_str())));
-        pairs.extend(params.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let resources = client.resources().iter().map(|r| ("resource", r.as_str()));
+        let extra = params.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
 
-        // RFC 6749 §3.1: the endpoint's query "MUST be retained when adding additional
-        // query parameters"; parameters are form-encoded (Appendix B).
-        let mut url = endpoint.clone();
         let push = params.push || client.requires_par();
-        let par = match (push, client.par()) {
-            (true, Some(par)) => Some(par),
+        let push_request = match (push, client.par()) {
+            (false, _) => None,
             (true, None) => {
                 return Err(ConfigError::Missing {
                     field: "par_endpoint",
                 }
                 .into());
             }
-            (false, _) => None,
+            // RFC 9126 §2: all authorization parameters, authenticated as at the token
+            // endpoint, with client_id in the body (oidc-provider requires it even with
+            // HTTP Basic; it is added once, with the client authentication); never a
+            // request_uri.
+            (true, Some(par)) => {
+                let mut body: Vec<(&str, &str)> = vec![
+                    ("response_type", "code"),
+                    ("redirect_uri", redirect_uri.as_str()),
+                ];
+                body.extend(rest.iter().copied());
+                body.extend(resources.clone());
+                body.extend(extra.clone());
+                Some(crate::request::form_request(client, par, &body, true))
+            }
         };
-        // RFC 9126 §2: all authorization parameters, authenticated as at the token
-        // endpoint, with client_id in the body (oidc-provider requires it even with HTTP
-        // Basic); never a request_uri.
-        let push_request = par.map(|par| {
-            // `client_id` is added once, with the client authentication.
-            let body: Vec<(&str, &str)> = pairs
-                .iter()
-                .copied()
-                .filter(|(k, _)| *k != "client_id")
-                .collect();
-            crate::request::form_request(client, par, &body, true)
-        });
-        if push_request.is_none() {
-            url.query_pairs_mut().extend_pairs(&pairs);
-        }
-        drop(pairs);
+        // RFC 6749 §3.1: the endpoint's query "MUST be retained when adding additional
+        // query parameters"; parameters are form-encoded (Appendix B). The registration
+        // holds the endpoint with `response_type`, `client_id` and `redirect_uri` already
+        // appended, in that order.
+        let url = match push_request {
+            // Only `client_id` and `request_uri` go through the browser, once pushed.
+            Some(_) => endpoint.clone(),
+            None => {
+                let mut url = client
+                    .authorization_base()
+                    .expect("a registration with both endpoints has a base URL")
+                    .clone();
+                url.query_pairs_mut()
+                    .extend_pairs(rest.iter().copied())
+                    .extend_pairs(resources)
+                    .extend_pairs(extra);
+                url
+            }
+        };
         let pending = Pending {
             client: client.clone(),
             url,

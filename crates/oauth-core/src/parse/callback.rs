@@ -1,7 +1,7 @@
 //! The authorization response: the redirect the user agent delivers (RFC 6749
 //! §4.1.2), with RFC 9207's `iss` and the rules of RFC 9700.
 
-use super::form::parse_form;
+use super::form::parse_form_borrowed;
 use crate::error::{Error, ErrorCode, ErrorResponse, ParseError, Violation};
 use crate::redact::sanitize;
 use crate::secret::{AuthorizationCode, constant_time_eq};
@@ -75,7 +75,7 @@ pub fn callback(url: &Url, expected: &CallbackExpectation<'_>) -> Result<Authori
         }
     }
 
-    let pairs = parse_form(url.query().unwrap_or("")).map_err(|e| ParseError {
+    let pairs = parse_form_borrowed(url.query().unwrap_or("")).map_err(|e| ParseError {
         field: "callback",
         ..e
     })?;
@@ -90,7 +90,7 @@ pub fn callback(url: &Url, expected: &CallbackExpectation<'_>) -> Result<Authori
         pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     };
 
@@ -141,7 +141,7 @@ pub fn callback(url: &Url, expected: &CallbackExpectation<'_>) -> Result<Authori
 /// The `state` parameter of a callback URL, if it has exactly one.
 pub(crate) fn callback_state(url: &Url) -> Option<String> {
     let mut found = None;
-    for (k, v) in parse_form(url.query()?).ok()? {
+    for (k, v) in parse_form_borrowed(url.query()?).ok()? {
         if k == "state" {
             if found.is_some() {
                 return None;
@@ -149,7 +149,7 @@ pub(crate) fn callback_state(url: &Url) -> Option<String> {
             found = Some(v);
         }
     }
-    found
+    found.map(|v| v.into_owned())
 }
 
 #[cfg(test)]

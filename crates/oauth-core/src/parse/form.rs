@@ -4,22 +4,82 @@
 //! invalid `%` escape or a decoded value that is not UTF-8 is an error (RESP-01).
 
 use crate::error::{ParseError, ParseErrorKind};
+use std::borrow::Cow;
 
 /// Splits a form body or query into decoded `(name, value)` pairs, in order.
 /// `+` is a space; `%XX` an octet; the octets must be UTF-8. Empty pieces between `&`
 /// are skipped; a piece without `=` has an empty value. Duplicates are kept: callers
 /// decide (and reject them).
 pub fn parse_form(input: &str) -> Result<Vec<(String, String)>, ParseError> {
+    Ok(parse_form_borrowed(input)?
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
+}
+
+/// A decoded `(name, value)` pair, borrowed from the input when nothing was escaped.
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// [`parse_form`] borrowing from `input` what needs no decoding.
+pub(crate) fn parse_form_borrowed(input: &str) -> Result<Vec<Pair<'_>>, ParseError> {
     let mut out = Vec::new();
+    // `&` and `=` are ASCII, so every split below is at a char boundary.
     for piece in input.split('&') {
         if piece.is_empty() {
             continue;
         }
-        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let (k, v) = match piece.bytes().position(|b| b == b'=') {
+            Some(i) => (&piece[..i], &piece[i + 1..]),
+            None => (piece, ""),
+        };
         out.push((decode(k)?, decode(v)?));
     }
     Ok(out)
 }
+
+/// Appends `name=value` to a form body, `&`-separated from what is already there,
+/// each encoded by the `application/x-www-form-urlencoded` serializer's rule (WHATWG
+/// URL §5.2, what `url::form_urlencoded` does): `*-._`, ASCII letters and digits as
+/// they are, space as `+`, every other octet as `%XX`.
+pub(crate) fn append_pair(out: &mut Vec<u8>, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push(b'&');
+    }
+    encode_into(out, name);
+    out.push(b'=');
+    encode_into(out, value);
+}
+
+fn encode_into(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if FORM_PLAIN[usize::from(b)] {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain..i]);
+        if b == b' ' {
+            out.push(b'+');
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        plain = i + 1;
+    }
+    out.extend_from_slice(&bytes[plain..]);
+}
+
+/// The octets the form serializer leaves as they are.
+static FORM_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    table
+};
 
 fn hex(b: u8) -> Option<u8> {
     match b {
@@ -30,9 +90,9 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-fn decode(s: &str) -> Result<String, ParseError> {
+fn decode(s: &str) -> Result<Cow<'_, str>, ParseError> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
-        return Ok(s.to_owned());
+        return Ok(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -58,12 +118,41 @@ fn decode(s: &str) -> Result<String, ParseError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| ParseError::new("form", ParseErrorKind::NotUtf8))
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| ParseError::new("form", ParseErrorKind::NotUtf8))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_pair_encodes_as_the_url_crate_does() {
+        let samples = [
+            "",
+            "plain",
+            "a b+c&d=e",
+            "http://127.0.0.1:8080/cb?x=1#f",
+            "*-._~!'()%",
+            "£€ 😀\u{7f}\u{0}",
+            "openid profile api:read",
+        ];
+        for name in samples {
+            for value in samples {
+                let mut ours = b"x=1".to_vec();
+                append_pair(&mut ours, name, value);
+                let ours = String::from_utf8(ours).unwrap();
+                let theirs = url::form_urlencoded::Serializer::new(String::from("x=1"))
+                    .append_pair(name, value)
+                    .finish();
+                assert_eq!(ours, theirs, "{name:?} = {value:?}");
+            }
+        }
+        let mut first = Vec::new();
+        append_pair(&mut first, "a", "b");
+        assert_eq!(first, b"a=b");
+    }
 
     #[test]
     fn resp_01_appendix_b_vector() {
