@@ -7,165 +7,21 @@
 
 #![allow(missing_docs, clippy::print_stdout)]
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+mod compare;
+
+use compare::{
+    PlainErrorResponse, PlainTokenResponse, bare_challenge, oauth2_callback, oauth2_client,
+    oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random,
+};
 use criterion::{BatchSize, Criterion};
 use oauth_bench::ops::{self, FixedRng};
 use oauth_bench::payloads;
 use oauth_bench::report::{Row, table};
-use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, TokenUrl,
-};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use std::cell::RefCell;
+use oauth2::basic::{BasicErrorResponse, BasicTokenResponse};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use url::Url;
-
-// ── the limits ──────────────────────────────────────────────────────────────────
-
-/// The token response limit: a plain struct of owned strings, as serde derives it
-/// (unknown members skipped).
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainTokenResponse {
-    access_token: String,
-    token_type: String,
-    expires_in: Option<u64>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
-    id_token: Option<String>,
-}
-
-/// The error response limit.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainErrorResponse {
-    error: String,
-    error_description: Option<String>,
-    error_uri: Option<String>,
-}
-
-fn bare_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-// ── the oauth2 side ─────────────────────────────────────────────────────────────
-
-type Oauth2Client =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
-
-fn oauth2_client() -> Oauth2Client {
-    let p = payloads();
-    BasicClient::new(ClientId::new(p.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(p.authorization_endpoint.clone()).expect("valid"))
-        .set_token_uri(TokenUrl::new(p.token_endpoint.clone()).expect("valid"))
-        .set_redirect_uri(RedirectUrl::new(p.redirect_uri.clone()).expect("valid"))
-}
-
-fn oauth2_scopes() -> impl Iterator<Item = oauth2::Scope> {
-    payloads()
-        .scope
-        .split(' ')
-        .map(|s| oauth2::Scope::new(s.to_owned()))
-}
-
-/// Its authorize URL with PKCE, from a fixed `state` and verifier (the challenge is
-/// computed, as ours is).
-fn oauth2_url_fixed(
-    client: &Oauth2Client,
-    state: &str,
-    verifier: &str,
-) -> (Url, CsrfToken, PkceCodeVerifier) {
-    let verifier = PkceCodeVerifier::new(verifier.to_owned());
-    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-    let (url, csrf) = client
-        .authorize_url(|| CsrfToken::new(state.to_owned()))
-        .add_scopes(oauth2_scopes())
-        .set_pkce_challenge(challenge)
-        .url();
-    (url, csrf, verifier)
-}
-
-/// Its authorize URL with PKCE, `state` and verifier from its own random source.
-fn oauth2_url_random(client: &Oauth2Client) -> (Url, CsrfToken, PkceCodeVerifier) {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(oauth2_scopes())
-        .set_pkce_challenge(challenge)
-        .url();
-    (url, csrf, verifier)
-}
-
-/// What an `oauth2` user writes for the callback (the crate leaves it to them): the
-/// `code` and `state` from the query, `state` compared.
-fn oauth2_callback(callback: &Url, csrf: &CsrfToken) -> AuthorizationCode {
-    let mut code = None;
-    let mut state = None;
-    for (k, v) in callback.query_pairs() {
-        match &*k {
-            "code" => code = Some(v.into_owned()),
-            "state" => state = Some(v),
-            _ => {}
-        }
-    }
-    assert!(state.as_deref() == Some(csrf.secret().as_str()), "state");
-    AuthorizationCode::new(code.expect("a code"))
-}
-
-#[derive(Debug)]
-struct Captured;
-impl std::fmt::Display for Captured {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("captured")
-    }
-}
-impl std::error::Error for Captured {}
-
-/// Its code exchange request, taken from a custom HTTP client that keeps it and sends
-/// nothing.
-fn oauth2_token_request(
-    client: &Oauth2Client,
-    code: AuthorizationCode,
-    verifier: PkceCodeVerifier,
-) -> oauth2::HttpRequest {
-    let captured = RefCell::new(None);
-    let http_client = |request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, Captured> {
-        *captured.borrow_mut() = Some(request);
-        Err(Captured)
-    };
-    let _ = client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request(&http_client);
-    captured.into_inner().expect("the request was built")
-}
-
-/// Its full code exchange through a custom HTTP client closure that returns the
-/// canned response.
-fn oauth2_full_exchange(
-    client: &Oauth2Client,
-    state: &str,
-    verifier: &str,
-    callback: &str,
-    token_body: &str,
-) -> BasicTokenResponse {
-    let (_url, csrf, verifier) = oauth2_url_fixed(client, state, verifier);
-    let callback = Url::parse(callback).expect("a valid callback");
-    let code = oauth2_callback(&callback, &csrf);
-    let http_client = |_request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, Captured> {
-        Ok(ops::json_response(200, token_body))
-    };
-    client
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request(&http_client)
-        .expect("tokens")
-}
 
 // ── the benchmarks ──────────────────────────────────────────────────────────────
 
@@ -292,15 +148,28 @@ fn full_exchange(c: &mut Criterion) {
     let client = ops::client();
     let o2 = oauth2_client();
     let (state, verifier) = ops::fixed_secrets();
-    let callback = ops::callback_text(&state);
+    // The redirect as the driver (ours) or the application (oauth2) parsed it; the
+    // token endpoint's answer is made inside, on both sides.
+    let callback = Url::parse(&ops::callback_text(&state)).expect("a valid callback");
     let body = &payloads().token_response_typical;
 
     let mut g = c.benchmark_group("full_exchange");
     g.bench_function("ours", |b| {
-        b.iter(|| ops::full_exchange(&client, &mut FixedRng::new(), &callback, body))
+        b.iter_batched(
+            || callback.clone(),
+            |callback| {
+                let response = ops::json_response(200, body);
+                ops::full_exchange(&client, &mut FixedRng::new(), callback, response)
+            },
+            BatchSize::SmallInput,
+        )
     });
     g.bench_function("oauth2", |b| {
-        b.iter(|| oauth2_full_exchange(&o2, &state, &verifier, &callback, body))
+        b.iter_batched(
+            || callback.clone(),
+            |callback| oauth2_full_exchange(&o2, &state, &verifier, &callback, body),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

@@ -7,7 +7,9 @@
 #![allow(missing_docs, clippy::print_stdout)]
 
 use oauth_bench::alloc::CountingAlloc;
-use oauth_bench::footprint::{FLOWS, MAX_EXCHANGE_ALLOCATIONS, MAX_FLOW_BYTES, allocations, sizes};
+use oauth_bench::footprint::{
+    FLOWS, MAX_EXCHANGE_ALLOCATIONS, MAX_FLOW_BYTES, allocations, exchange_steps, sizes,
+};
 
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
@@ -35,6 +37,12 @@ fn main() {
             c.bytes,
             c.live()
         );
+    }
+    println!();
+    println!("| full exchange, step by step | allocations | reallocs | bytes allocated |");
+    println!("|---|---:|---:|---:|");
+    for (name, c) in exchange_steps() {
+        println!("| {name} | {} | {} | {} |", c.allocs, c.reallocs, c.bytes);
     }
     println!();
     println!(

@@ -7,6 +7,12 @@
 
 #![allow(missing_docs, clippy::print_stdout)]
 
+mod compare;
+
+use compare::{
+    PlainTokenResponse, oauth2_callback, oauth2_client, oauth2_full_exchange, oauth2_token_request,
+    oauth2_url_fixed,
+};
 use oauth_bench::ops::{self, FixedRng};
 use oauth_bench::payloads;
 use std::hint::black_box;
@@ -18,6 +24,11 @@ const OPERATIONS: &[&str] = &[
     "full_exchange",
     "token_parse_typical",
     "token_parse_oidc",
+    "limit_typical",
+    "limit_oidc",
+    "oauth2_authorization_url",
+    "oauth2_token_request",
+    "oauth2_full_exchange",
     "error_parse",
     "device_poll_step",
     "api_session_call",
@@ -37,7 +48,8 @@ fn main() {
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let p = payloads();
     let client = ops::client();
-    let (state, _) = ops::fixed_secrets();
+    let (state, verifier) = ops::fixed_secrets();
+    let o2 = oauth2_client();
     let callback = ops::callback_text(&state);
     let callback_url = Url::parse(&callback).expect("a valid callback");
     match op.as_str() {
@@ -57,7 +69,7 @@ fn main() {
         }
         "full_exchange" => {
             for _ in 0..n {
-                black_box(ops::full_exchange_prepared(
+                black_box(ops::full_exchange(
                     &client,
                     &mut FixedRng::new(),
                     callback_url.clone(),
@@ -74,6 +86,42 @@ fn main() {
             let response = ops::json_response(200, body);
             for _ in 0..n {
                 black_box(ops::parse_token_response(&response));
+            }
+        }
+        "limit_typical" | "limit_oidc" => {
+            let body = if op == "limit_typical" {
+                &p.token_response_typical
+            } else {
+                &p.token_response_oidc
+            };
+            for _ in 0..n {
+                black_box(
+                    serde_json::from_slice::<PlainTokenResponse>(body.as_bytes()).expect("valid"),
+                );
+            }
+        }
+        "oauth2_authorization_url" => {
+            for _ in 0..n {
+                let _ = black_box(oauth2_url_fixed(&o2, &state, &verifier));
+            }
+        }
+        "oauth2_token_request" => {
+            for _ in 0..n {
+                let csrf = oauth2::CsrfToken::new(state.clone());
+                let v = oauth2::PkceCodeVerifier::new(verifier.clone());
+                let code = oauth2_callback(&callback_url, &csrf);
+                black_box(oauth2_token_request(&o2, code, v));
+            }
+        }
+        "oauth2_full_exchange" => {
+            for _ in 0..n {
+                black_box(oauth2_full_exchange(
+                    &o2,
+                    &state,
+                    &verifier,
+                    &callback_url,
+                    &p.token_response_typical,
+                ));
             }
         }
         "error_parse" => {

@@ -4,12 +4,12 @@
 //! the goals.
 
 use crate::alloc::{Counts, count};
-use crate::ops::{self, FixedRng};
+use crate::ops::{self, FixedRng, NOW};
 use crate::payloads;
 use oauth_core::{
-    ApiCall, AuthorizationCodeFlow, ClientCredentialsFlow, ClientRegistration, DeviceFlow,
-    DiscoveryFlow, IntrospectionFlow, RefreshFlow, ResourceAuthorizationFlow, RevocationFlow,
-    Session, TokenSet,
+    ApiCall, AuthorizationCodeFlow, AuthorizationParams, ClientCredentialsFlow, ClientRegistration,
+    DeviceFlow, DiscoveryFlow, Flow, Input, IntrospectionFlow, RefreshFlow,
+    ResourceAuthorizationFlow, RevocationFlow, Scope, Session, TokenSet,
 };
 use std::mem::size_of;
 use url::Url;
@@ -63,8 +63,7 @@ pub fn allocations() -> Vec<(&'static str, Counts)> {
     let p = payloads();
     let client = ops::client();
     let (state, _) = ops::fixed_secrets();
-    let callback_text = ops::callback_text(&state);
-    let callback = || Url::parse(&callback_text).expect("a valid callback");
+    let callback = || Url::parse(&ops::callback_text(&state)).expect("a valid callback");
     let typical = ops::json_response(200, &p.token_response_typical);
     let oidc = ops::json_response(200, &p.token_response_oidc);
     let error = ops::json_response(400, &p.error_response);
@@ -79,19 +78,7 @@ pub fn allocations() -> Vec<(&'static str, Counts)> {
     );
     line(
         FULL_EXCHANGE,
-        count(|| ops::full_exchange_prepared(&client, &mut FixedRng::new(), url, response)).1,
-    );
-    line(
-        "full code exchange, with parsing the callback and making the response",
-        count(|| {
-            ops::full_exchange(
-                &client,
-                &mut FixedRng::new(),
-                &callback_text,
-                &p.token_response_typical,
-            )
-        })
-        .1,
+        count(|| ops::full_exchange(&client, &mut FixedRng::new(), url, response)).1,
     );
     line(
         "authorization URL (start + Visit)",
@@ -131,6 +118,49 @@ pub fn allocations() -> Vec<(&'static str, Counts)> {
         "API session call (valid token)",
         count(|| ops::api_call(&mut session, request, response)).1,
     );
+    out
+}
+
+/// Where the allocations of the full exchange go, step by step (inputs made first).
+pub fn exchange_steps() -> Vec<(&'static str, Counts)> {
+    let p = payloads();
+    let client = ops::client();
+    let (state, _) = ops::fixed_secrets();
+    let callback = Url::parse(&ops::callback_text(&state)).expect("a valid callback");
+    let response = ops::json_response(200, &p.token_response_typical);
+    let scope = Scope::parse(&p.scope).expect("a valid scope");
+    let mut rng = FixedRng::new();
+    let mut out = Vec::new();
+    let (flow, c) = count(|| {
+        AuthorizationCodeFlow::start(
+            &client,
+            AuthorizationParams::new().scope(scope),
+            &mut rng,
+            NOW,
+        )
+    });
+    let mut flow = flow.expect("the flow starts");
+    out.push(("start (state, verifier, challenge, URL)", c));
+    out.push(("poll → Visit(url)", count(|| drop(flow.poll())).1));
+    out.push(("poll → AwaitCallback", count(|| drop(flow.poll())).1));
+    out.push((
+        "handle(Callback): checks, token request",
+        count(|| flow.handle(Input::Callback(callback), NOW)).1,
+    ));
+    let (request, c) = count(|| flow.poll());
+    out.push(("poll → Send(token request)", c));
+    out.push((
+        "(the driver drops the sent request)",
+        count(|| drop(request)).1,
+    ));
+    out.push((
+        "handle(Response): parse, token set",
+        count(|| flow.handle(Input::Response(response), NOW)).1,
+    ));
+    let (done, c) = count(|| flow.poll());
+    out.push(("poll → Done(token set)", c));
+    out.push(("(the caller drops the flow)", count(|| drop(flow)).1));
+    drop(done);
     out
 }
 

@@ -156,27 +156,9 @@ pub fn callback_to_token_request(flow: &mut AuthorizationCodeFlow, callback: Url
 }
 
 /// One full code exchange in the core, from `start` to the token set: URL, callback
-/// (`callback` is the redirect's text, parsed here as a driver would), token request,
-/// the canned `token_body` as the token endpoint's answer.
+/// (the redirect the browser delivered, as the driver parsed it), token request, and
+/// `response` as the token endpoint's answer.
 pub fn full_exchange<R: CryptoRng + ?Sized>(
-    client: &ClientRegistration,
-    rng: &mut R,
-    callback: &str,
-    token_body: &str,
-) -> TokenSet {
-    let mut flow = started_flow(client, rng);
-    let callback = Url::parse(callback).expect("a valid callback");
-    let _request = callback_to_token_request(&mut flow, callback);
-    flow.handle(Input::Response(json_response(200, token_body)), NOW);
-    match flow.poll() {
-        Output::Done(Ok(tokens)) => tokens,
-        other => panic!("the exchange ends with tokens, not {other:?}"),
-    }
-}
-
-/// [`full_exchange`] with its inputs already made (for counting the core's own
-/// allocations): the callback URL and the token response.
-pub fn full_exchange_prepared<R: CryptoRng + ?Sized>(
     client: &ClientRegistration,
     rng: &mut R,
     callback: Url,
