@@ -205,10 +205,11 @@ enum State {
     ServerMetadata(Box<HttpRequest>, Found),
     /// Waiting for the server metadata.
     AwaitingServerMetadata(Found),
-    /// The registration request is built.
-    Register(Box<HttpRequest>, Discovered),
+    /// The registration request is built. (The documents are boxed: they would make
+    /// every state of the flow as large as this one.)
+    Register(Box<HttpRequest>, Box<Discovered>),
     /// Waiting for the registration.
-    AwaitingRegistration(Discovered),
+    AwaitingRegistration(Box<Discovered>),
     /// The authorization-code flow runs.
     Authorize(Box<AuthorizationCodeFlow>, Box<Authorizing>),
     /// Finished.
@@ -419,7 +420,7 @@ fn on_server_metadata(found: Found, response: &HttpResponse, now: UnixTime) -> S
         );
     };
     match registration_request(&endpoint, &discovered.start.params) {
-        Ok(r) => State::Register(Box::new(r), discovered),
+        Ok(r) => State::Register(Box::new(r), Box::new(discovered)),
         Err(e) => fail(ChainStep::Registration, e),
     }
 }
@@ -566,7 +567,7 @@ impl Flow for ResourceAuthorizationFlow {
             (State::AwaitingServerMetadata(found), Input::Response(r)) => {
                 on_server_metadata(found, &r, now)
             }
-            (State::AwaitingRegistration(d), Input::Response(r)) => on_registration(d, &r, now),
+            (State::AwaitingRegistration(d), Input::Response(r)) => on_registration(*d, &r, now),
             (State::AwaitingResourceMetadata(_), Input::TransportFailed(f)) => {
                 fail(ChainStep::ResourceMetadata, Error::Transport(f))
             }

@@ -7,8 +7,9 @@
 //! object, a token type it does not know, an empty or malformed access token, …) makes
 //! it give up, and [`token_response`](super::token_response) runs the full parser,
 //! which then decides — so every rule of the full parser holds for what this one
-//! accepts, and every error is the full parser's. Debug builds (the tests, the fuzz
-//! targets) run both on every response this path accepts and assert that they agree.
+//! accepts, and every error is the full parser's. The core's unit tests and the fuzz
+//! targets (`cfg(fuzzing)`) run both on every response this path accepts and assert
+//! that they agree.
 
 use super::{BodyFormat, Members, ParseOptions, Quirks, body_format};
 use crate::bearer::is_token68;
