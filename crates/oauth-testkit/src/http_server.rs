@@ -76,7 +76,6 @@ impl HttpServer {
         let base = format!("http://{addr}");
         server.set_issuer(&base);
         server.set_resource_base(&format!("{base}/api/"));
-        listener.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
             server: Mutex::new(server),
             decision: Mutex::new(Decision::Approve),
@@ -139,24 +138,31 @@ impl HttpServer {
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
+        // The accept loop blocks in `accept`: one connection wakes it up to see the
+        // flag. Should that connection fail, the thread is left to end with the
+        // process rather than joined forever.
+        let woken = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok();
+        if let Some(t) = self.thread.take()
+            && woken
+        {
             let _ = t.join();
         }
     }
 }
 
+/// Accepts connections as they come (a blocking `accept`, so that a request is served
+/// at once rather than at the next poll), one thread each, until the server stops.
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     while !shared.stop.load(Ordering::SeqCst) {
         match listener.accept() {
+            Ok(_) if shared.stop.load(Ordering::SeqCst) => break,
             Ok((stream, _)) => {
                 let s = Arc::clone(shared);
                 std::thread::spawn(move || {
                     let _ = serve(stream, &s);
                 });
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            // Out of descriptors or the like: do not spin.
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
