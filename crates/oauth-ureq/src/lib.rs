@@ -64,7 +64,7 @@ pub use driver::{CallbackSource, Error, LoopbackCallback, now, print_user_code, 
 pub use loopback::{LoopbackConfig, LoopbackIp, LoopbackListener};
 pub use session::AuthorizedClient;
 pub use store::{FILE_FORMAT, FILE_VERSION, FileStore, MemoryStore, StoreError, TokenStore};
-pub use transport::{Observer, Transport, TransportConfig};
+pub use transport::{IpLiteralResolver, Observer, Transport, TransportConfig};
 
 /// The operating system's random source, as the core's `CryptoRng`.
 pub fn system_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {

@@ -66,14 +66,18 @@ impl Default for Transport {
 }
 
 impl Transport {
-    /// A transport with its own agent (rustls, system proxy settings honoured).
+    /// A transport with its own agent (rustls, system proxy settings honoured, hosts
+    /// that are IP addresses used without a lookup: [`IpLiteralResolver`]).
     pub fn new(config: TransportConfig) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .build()
-            .new_agent();
+        let agent = ureq::Agent::with_parts(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            IpLiteralResolver::default(),
+        );
         Transport {
             agent,
             config,
@@ -147,6 +151,56 @@ impl Transport {
     }
 }
 
+/// ureq's default resolver, except that a host that is an IP address (`127.0.0.1`,
+/// `[::1]`) is used as it is, without a lookup.
+///
+/// Whenever a timeout applies — and [`Transport`] always sets one — ureq's own resolver
+/// looks every host up on a thread it starts for that request, IP addresses included.
+/// For the loopback servers of native apps and tests, starting that thread costs more
+/// than the request itself. Names are still resolved by ureq's resolver, with its
+/// timeout. Pass it to `ureq::Agent::with_parts` for an agent of your own.
+/// (It implements ureq's resolver interface, which ureq does not yet cover by semver.)
+#[derive(Debug, Default)]
+pub struct IpLiteralResolver {
+    names: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for IpLiteralResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        if let Some(address) = ip_literal(uri)
+            && config.ip_family() == ureq::config::IpFamily::Any
+        {
+            let mut addresses = self.empty();
+            addresses.push(address);
+            return Ok(addresses);
+        }
+        self.names.resolve(uri, config, timeout)
+    }
+}
+
+/// The socket address of `uri` when its host is an IP address.
+fn ip_literal(uri: &http::Uri) -> Option<std::net::SocketAddr> {
+    let authority = uri.authority()?;
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip: std::net::IpAddr = host.parse().ok()?;
+    let port = match (authority.port_u16(), uri.scheme_str()) {
+        (Some(port), _) => port,
+        (None, Some("http")) => 80,
+        (None, Some("https")) => 443,
+        _ => return None,
+    };
+    Some(std::net::SocketAddr::new(ip, port))
+}
+
 fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     let mut copy = http::Request::new(request.body().clone());
     *copy.method_mut() = request.method().clone();
@@ -182,4 +236,19 @@ fn failure(e: ureq::Error) -> TransportFailure {
         _ => TransportErrorKind::Other,
     };
     TransportFailure::new(kind, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_literal;
+
+    #[test]
+    fn ip_literals_are_used_as_they_are() {
+        let at = |s: &str| ip_literal(&s.parse().unwrap()).map(|a| a.to_string());
+        assert_eq!(at("http://127.0.0.1:8080/x"), Some("127.0.0.1:8080".into()));
+        assert_eq!(at("http://[::1]/x"), Some("[::1]:80".into()));
+        assert_eq!(at("https://10.0.0.1/"), Some("10.0.0.1:443".into()));
+        assert_eq!(at("https://localhost/"), None);
+        assert_eq!(at("https://as.example/token"), None);
+    }
 }
