@@ -26,6 +26,8 @@ const OPERATIONS: &[&str] = &[
     "token_parse_oidc",
     "limit_typical",
     "limit_oidc",
+    "loopback_ours",
+    "loopback_raw",
     "oauth2_authorization_url",
     "oauth2_token_request",
     "oauth2_full_exchange",
@@ -122,6 +124,17 @@ fn main() {
                     &callback_url,
                     &p.token_response_typical,
                 ));
+            }
+        }
+        "loopback_ours" | "loopback_raw" => {
+            let lb = oauth_bench::loopback::Loopback::start().expect("the server starts");
+            for _ in 0..n {
+                let status = if op == "loopback_ours" {
+                    lb.ours_login_and_call()
+                } else {
+                    lb.raw_login_and_call()
+                };
+                assert_eq!(status, 200);
             }
         }
         "error_parse" => {

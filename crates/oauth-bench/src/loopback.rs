@@ -27,15 +27,30 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 /// The scope asked for.
 pub const SCOPE: &str = "profile api:read";
 
-/// A ureq agent for loopback: statuses as responses, no redirects, no proxy.
-pub fn agent() -> ureq::Agent {
+/// The agent configuration for loopback: statuses as responses, no redirects, no
+/// proxy.
+fn config() -> ureq::config::Config {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .proxy(None)
         .build()
-        .new_agent()
+}
+
+/// The raw side's agent (and the browser's): ureq as it comes, with [`config`].
+pub fn agent() -> ureq::Agent {
+    config().new_agent()
+}
+
+/// Our transport's agent: the same configuration, with the resolver `Transport::new`
+/// uses (IP addresses without a lookup thread).
+pub fn ours_agent() -> ureq::Agent {
+    ureq::Agent::with_parts(
+        config(),
+        ureq::unversioned::transport::DefaultConnector::new(),
+        oauth_ureq::IpLiteralResolver::default(),
+    )
 }
 
 /// The user's browser at the authorization endpoint: `GET url` (the fake server
@@ -127,7 +142,7 @@ impl Loopback {
             .build()
             .map_err(io::Error::other)?;
         let agent = agent();
-        let transport = Transport::with_agent(agent.clone(), TransportConfig::default());
+        let transport = Transport::with_agent(ours_agent(), TransportConfig::default());
         let api_url = server.resource_url("me");
 
         // The raw side: fixed state and verifier, the challenge computed once.
