@@ -15,21 +15,22 @@ use rand_core::CryptoRng;
 /// Octets drawn for each random value.
 pub(crate) const RANDOM_OCTETS: usize = 32;
 
-fn draw<R: CryptoRng + ?Sized>(rng: &mut R) -> String {
-    let mut octets = [0u8; RANDOM_OCTETS];
+fn encode(octets: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(octets)
+}
+
+/// A fresh `state` value and PKCE verifier for one authorization request, from one
+/// draw of twice [`RANDOM_OCTETS`] (one call into the driver's random source — one
+/// system call with the OS source — instead of two): the halves are independent.
+pub(crate) fn state_and_verifier<R: CryptoRng + ?Sized>(rng: &mut R) -> (StateToken, PkceVerifier) {
+    let mut octets = [0u8; 2 * RANDOM_OCTETS];
     rng.fill_bytes(&mut octets);
-    let encoded = URL_SAFE_NO_PAD.encode(octets);
+    let (state, verifier) = octets.split_at(RANDOM_OCTETS);
+    let drawn = (
+        StateToken::from_random(encode(state)),
+        PkceVerifier::from_random(encode(verifier)),
+    );
     octets.iter_mut().for_each(|b| *b = 0);
     std::hint::black_box(&octets);
-    encoded
-}
-
-/// A fresh `state` value for one authorization request.
-pub(crate) fn state<R: CryptoRng + ?Sized>(rng: &mut R) -> StateToken {
-    StateToken::from_random(draw(rng))
-}
-
-/// A fresh PKCE code verifier for one authorization request.
-pub(crate) fn pkce_verifier<R: CryptoRng + ?Sized>(rng: &mut R) -> PkceVerifier {
-    PkceVerifier::from_random(draw(rng))
+    drawn
 }

@@ -156,10 +156,8 @@ pub(crate) struct Secrets {
 impl Secrets {
     /// Draws a fresh `state` and PKCE verifier.
     pub(crate) fn draw<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Secrets {
-            state: random::state(rng),
-            verifier: random::pkce_verifier(rng),
-        }
+        let (state, verifier) = random::state_and_verifier(rng);
+        Secrets { state, verifier }
     }
 }
 
