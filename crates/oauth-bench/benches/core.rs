@@ -11,7 +11,8 @@ mod compare;
 
 use compare::{
     PlainErrorResponse, PlainTokenResponse, bare_challenge, oauth2_callback, oauth2_client,
-    oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random,
+    oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random, url_floor,
+    url_floor_base,
 };
 use criterion::{BatchSize, Criterion};
 use oauth_bench::ops::{self, FixedRng};
@@ -75,6 +76,11 @@ fn authorization_url(c: &mut Criterion) {
     });
     g.bench_function("oauth2", |b| {
         b.iter(|| oauth2_url_fixed(&o2, &state, &verifier))
+    });
+    let base = url_floor_base();
+    let challenge = oauth_core::challenge_s256(&verifier);
+    g.bench_function("limit", |b| {
+        b.iter(|| url_floor(black_box(&base), &state, &challenge))
     });
     g.finish();
 

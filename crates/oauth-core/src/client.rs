@@ -80,6 +80,8 @@ struct Inner {
     par_endpoint: Option<Endpoint>,
     require_par: bool,
     resources: Vec<String>,
+    /// `resources`, parsed (once, here, rather than on every API call).
+    resource_urls: Vec<Url>,
     issuer: Option<String>,
     require_issuer: bool,
     options: ParseOptions,
@@ -187,6 +189,11 @@ impl ClientRegistration {
     /// The RFC 8707 resource indicators sent with this client's requests.
     pub fn resources(&self) -> &[String] {
         &self.inner.resources
+    }
+
+    /// The resource indicators as parsed URLs, in the same order.
+    pub(crate) fn resource_urls(&self) -> &[Url] {
+        &self.inner.resource_urls
     }
 
     /// Whether authorization requests must be pushed first (RFC 9126 §5:
@@ -415,9 +422,10 @@ impl ClientRegistrationBuilder {
         )?;
         let par_endpoint = optional("par_endpoint", &self.par_endpoint)?;
         // RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
+        let mut resource_urls = Vec::with_capacity(self.resources.len());
         for r in &self.resources {
             match Url::parse(r) {
-                Ok(u) if u.fragment().is_none() && !u.cannot_be_a_base() => {}
+                Ok(u) if u.fragment().is_none() && !u.cannot_be_a_base() => resource_urls.push(u),
                 _ => return Err(ConfigError::InvalidUrl { field: "resource" }),
             }
         }
@@ -482,6 +490,7 @@ impl ClientRegistrationBuilder {
                 par_endpoint,
                 require_par: self.require_par,
                 resources: self.resources,
+                resource_urls,
                 issuer,
                 require_issuer: self.require_issuer,
                 options: ParseOptions {

@@ -157,3 +157,27 @@ pub(crate) fn oauth2_full_exchange(
         .request(&http_client)
         .expect("tokens")
 }
+
+/// The floor of any authorization URL returned as a `url::Url`: the `url` crate alone
+/// cloning the endpoint with `response_type`, `client_id` and `redirect_uri` already
+/// encoded (as ours keeps it) and appending the four per-flow parameters, values given.
+pub(crate) fn url_floor(base: &Url, state: &str, challenge: &str) -> Url {
+    let mut url = base.clone();
+    url.query_pairs_mut()
+        .append_pair("scope", &payloads().scope)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    url
+}
+
+/// The base URL [`url_floor`] starts from.
+pub(crate) fn url_floor_base() -> Url {
+    let p = payloads();
+    let mut url = Url::parse(&p.authorization_endpoint).expect("valid");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &p.client_id)
+        .append_pair("redirect_uri", &p.redirect_uri);
+    url
+}

@@ -699,11 +699,8 @@ impl ApiCall {
     fn send_with(&mut self, session: &Session, tokens: &TokenSet, generation: u64) -> Step {
         // BEARER-05: a token for a resource (RFC 8707) goes to that resource only.
         if let Some(client) = &session.client
-            && !client.resources().is_empty()
-            && !client
-                .resources()
-                .iter()
-                .any(|r| resource_covers(r, self.request.uri()))
+            && !client.resource_urls().is_empty()
+            && !resource_covered(client.resource_urls(), self.request.uri())
         {
             return Step::Done(Err(ConfigError::TokenNotForResource.into()));
         }
@@ -766,12 +763,14 @@ impl ApiCall {
     }
 }
 
-/// Whether a request for `uri` goes to the resource identified by `resource`: same
-/// origin, and a path under the resource's.
-fn resource_covers(resource: &str, uri: &http::Uri) -> bool {
-    match (url::Url::parse(resource), url::Url::parse(&uri.to_string())) {
-        (Ok(r), Ok(u)) => crate::parse::resource_covers(&r, &u),
-        _ => false,
+/// Whether a request for `uri` goes to one of the resources identified by `resources`:
+/// same origin, and a path under the resource's.
+fn resource_covered(resources: &[url::Url], uri: &http::Uri) -> bool {
+    match url::Url::parse(&uri.to_string()) {
+        Ok(u) => resources
+            .iter()
+            .any(|r| crate::parse::resource_covers(r, &u)),
+        Err(_) => false,
     }
 }
 

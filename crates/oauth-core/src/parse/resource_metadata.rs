@@ -86,12 +86,26 @@ fn string_list(m: &mut Members, field: &'static str) -> Result<Option<Vec<String
 /// Whether `request` lies within the resource identified by `resource`: same origin,
 /// no query on the identifier, and a path under the identifier's on segment boundaries.
 pub(crate) fn covers(resource: &Url, request: &Url) -> bool {
-    if resource.origin() != request.origin() || resource.query().is_some() {
+    // The origin of an http(s) URL is its scheme, host and port; compared in place,
+    // without building the `Origin` values (which copy the host).
+    let same_origin = match resource.scheme() {
+        "http" | "https" => {
+            resource.scheme() == request.scheme()
+                && resource.host() == request.host()
+                && resource.port_or_known_default() == request.port_or_known_default()
+        }
+        _ => resource.origin() == request.origin(),
+    };
+    if !same_origin || resource.query().is_some() {
         return false;
     }
     let base = resource.path().trim_end_matches('/');
     let path = request.path();
-    path == base || path.starts_with(&format!("{base}/")) || base.is_empty()
+    path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+        || base.is_empty()
 }
 
 /// Reads a protected-resource metadata document (RFC 9728 §3.2), checking its
