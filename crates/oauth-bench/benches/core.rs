@@ -10,9 +10,9 @@
 mod compare;
 
 use compare::{
-    PlainErrorResponse, PlainTokenResponse, bare_challenge, oauth2_callback, oauth2_client,
-    oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random, url_floor,
-    url_floor_base,
+    PlainErrorResponse, PlainTokenResponse, SameRngAsOauth2, bare_challenge, oauth2_callback,
+    oauth2_client, oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random,
+    url_floor, url_floor_base,
 };
 use criterion::{BatchSize, Criterion};
 use oauth_bench::ops::{self, FixedRng};
@@ -84,9 +84,20 @@ fn authorization_url(c: &mut Criterion) {
     });
     g.finish();
 
+    // Ours on the OS source, as oauth-ureq's `system_rng()` gives it (one getrandom
+    // call per flow) …
     let mut g = c.benchmark_group("authorization_url_random");
     g.bench_function("ours", |b| {
         b.iter(|| ops::authorization_url(&client, &mut oauth_ureq::system_rng()))
+    });
+    g.bench_function("oauth2", |b| b.iter(|| oauth2_url_random(&o2)));
+    g.finish();
+
+    // … and on the thread-local CSPRNG oauth2 uses.
+    let mut g = c.benchmark_group("authorization_url_random_same_rng");
+    let mut rng = SameRngAsOauth2(rand::thread_rng());
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::authorization_url(&client, &mut rng))
     });
     g.bench_function("oauth2", |b| b.iter(|| oauth2_url_random(&o2)));
     g.finish();
@@ -252,8 +263,14 @@ const ROWS: &[Row<'static>] = &[
         limit: None,
     },
     Row {
-        what: "authorization URL, random state/verifier",
+        what: "authorization URL, random: ours on the OS source (getrandom), oauth2 on its own",
         group: "authorization_url_random",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
+        what: "authorization URL, random, ours on oauth2's thread-local CSPRNG",
+        group: "authorization_url_random_same_rng",
         other: Some("oauth2"),
         limit: None,
     },

@@ -181,3 +181,24 @@ pub(crate) fn url_floor_base() -> Url {
         .append_pair("redirect_uri", &p.redirect_uri);
     url
 }
+
+/// rand 0.8's thread-local CSPRNG — the one `oauth2` draws from — as a `rand_core` 0.10
+/// source, so that ours can be measured on the same randomness.
+pub(crate) struct SameRngAsOauth2(pub(crate) rand::rngs::ThreadRng);
+
+impl rand_core::TryRng for SameRngAsOauth2 {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(rand::RngCore::next_u32(&mut self.0))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(rand::RngCore::next_u64(&mut self.0))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        rand::RngCore::fill_bytes(&mut self.0, dst);
+        Ok(())
+    }
+}
+
+// rand's ThreadRng is a CSPRNG (ChaCha12, reseeded from the OS).
+impl rand_core::TryCryptoRng for SameRngAsOauth2 {}
