@@ -257,10 +257,10 @@ const ROWS: &[Row<'static>] = &[
         limit: Some("limit"),
     },
     Row {
-        what: "authorization URL, fixed state/verifier",
+        what: "authorization URL, fixed state/verifier (limit: the url crate's own floor)",
         group: "authorization_url_fixed",
         other: Some("oauth2"),
-        limit: None,
+        limit: Some("limit"),
     },
     Row {
         what: "authorization URL, random: ours on the OS source (getrandom), oauth2 on its own",

@@ -45,13 +45,13 @@ const ROWS: &[Row<'static>] = &[
         what: "login (code exchange) + 1 API call, loopback",
         group: "login_and_call",
         other: Some("raw"),
-        limit: None,
+        limit: Some("raw_timeouts"),
     },
     Row {
         what: "API call, 64 threads, one shared client (time per call)",
         group: "api_64_threads",
         other: Some("raw"),
-        limit: None,
+        limit: Some("raw_timeouts"),
     },
 ];
 
@@ -64,7 +64,10 @@ fn main() {
 
     let mut g = c.benchmark_group("login_and_call");
     g.bench_function("ours", |b| b.iter(|| lb.ours_login_and_call()));
-    g.bench_function("raw", |b| b.iter(|| lb.raw_login_and_call()));
+    g.bench_function("raw", |b| b.iter(|| lb.raw_login_and_call(&lb.agent)));
+    g.bench_function("raw_timeouts", |b| {
+        b.iter(|| lb.raw_login_and_call(&lb.timed))
+    });
     g.finish();
 
     let tokens = lb.ours_login();
@@ -76,10 +79,14 @@ fn main() {
         b.iter_custom(|iters| threaded(iters, &|| lb.ours_call(&api)))
     });
     g.bench_function("raw", |b| {
-        b.iter_custom(|iters| threaded(iters, &|| lb.raw_call(&header)))
+        b.iter_custom(|iters| threaded(iters, &|| lb.raw_call(&lb.agent, &header)))
+    });
+    g.bench_function("raw_timeouts", |b| {
+        b.iter_custom(|iters| threaded(iters, &|| lb.raw_call(&lb.timed, &header)))
     });
     g.finish();
 
     c.final_summary();
+    // The "limit" columns are raw ureq with our transport's timeouts.
     println!("\n{}", table(ROWS, "raw ureq"));
 }

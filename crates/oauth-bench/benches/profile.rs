@@ -132,7 +132,7 @@ fn main() {
                 let status = if op == "loopback_ours" {
                     lb.ours_login_and_call()
                 } else {
-                    lb.raw_login_and_call()
+                    lb.raw_login_and_call(&lb.agent)
                 };
                 assert_eq!(status, 200);
             }

@@ -53,6 +53,25 @@ pub fn ours_agent() -> ureq::Agent {
     )
 }
 
+/// A raw agent with our transport's timeouts (connect 10 s, whole call 30 s) and
+/// resolver: what the driver's timeouts cost, apart from the driver.
+pub fn timed_agent() -> ureq::Agent {
+    let defaults = TransportConfig::default();
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .proxy(None)
+        .timeout_connect(defaults.connect_timeout)
+        .timeout_per_call(defaults.call_timeout)
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        oauth_ureq::IpLiteralResolver::default(),
+    )
+}
+
 /// The user's browser at the authorization endpoint: `GET url` (the fake server
 /// approves at once) and return where it redirects to — the callback.
 pub fn browser_visit(agent: &ureq::Agent, url: &str) -> io::Result<Url> {
@@ -108,6 +127,8 @@ pub struct Loopback {
     pub transport: Transport,
     /// The raw side's agent (and the browser's).
     pub agent: ureq::Agent,
+    /// The raw side's agent with our timeouts ([`timed_agent`]).
+    pub timed: ureq::Agent,
     /// `…/api/me` on the server.
     pub api_url: String,
     raw: RawClient,
@@ -169,6 +190,7 @@ impl Loopback {
             client,
             transport,
             agent,
+            timed: timed_agent(),
             api_url,
             raw,
         })
@@ -203,7 +225,7 @@ impl Loopback {
     /// Raw: the same three requests with ureq alone — the browser step, the token
     /// request as a form, the access token taken from the JSON, the API call with it.
     /// No check of any kind. The API's status.
-    pub fn raw_login_and_call(&self) -> u16 {
+    pub fn raw_login_and_call(&self, agent: &ureq::Agent) -> u16 {
         let callback = browser_visit(&self.agent, &self.raw.authorize_url).expect("redirected");
         let code = callback
             .query_pairs()
@@ -217,8 +239,7 @@ impl Loopback {
             .append_pair("code_verifier", &self.raw.verifier)
             .append_pair("client_id", CLIENT_ID)
             .finish();
-        let mut response = self
-            .agent
+        let mut response = agent
             .post(&self.raw.token_url)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
@@ -227,13 +248,12 @@ impl Loopback {
         let body = response.body_mut().read_to_vec().expect("a body");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         let token = json["access_token"].as_str().expect("an access token");
-        self.raw_call(&format!("Bearer {token}"))
+        self.raw_call(agent, &format!("Bearer {token}"))
     }
 
     /// Raw: one API call with a fixed `Authorization` value. The API's status.
-    pub fn raw_call(&self, authorization: &str) -> u16 {
-        let mut response = self
-            .agent
+    pub fn raw_call(&self, agent: &ureq::Agent, authorization: &str) -> u16 {
+        let mut response = agent
             .get(&self.api_url)
             .header("authorization", authorization)
             .call()
