@@ -7,6 +7,7 @@
 
 use crate::secret::REDACTED;
 use http::HeaderMap;
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use url::Url;
 
@@ -76,70 +77,102 @@ pub fn sanitize(text: &str, max: usize) -> String {
     escape_and_cap(&mask_token_like(text), max)
 }
 
+/// Whether `c` is shown escaped: control characters and the invisible ones that reorder
+/// or hide text (zero-width marks, bidi embeddings, overrides and isolates).
+fn must_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// [`sanitize`] without the masking, for text whose secrets were already redacted by
 /// structure (JSON members, form parameters).
 fn escape_and_cap(masked: &str, max: usize) -> String {
+    // Printable ASCII that fits needs nothing: one byte is one character.
+    if masked.len() <= max && masked.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return masked.to_owned();
+    }
     let mut out = String::with_capacity(masked.len().min(max + 8));
     // `shown` counts output characters, escapes included, so the cap holds for any input.
     let mut shown = 0;
-    let mut escape = String::new();
     for c in masked.chars() {
-        escape.clear();
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
-            let _ = write!(escape, "\\u{{{:x}}}", c as u32);
+        let escaped = must_escape(c);
+        // `\u{` + hex digits + `}`.
+        let width = if escaped {
+            let digits = (32 - (c as u32 | 1).leading_zeros()).div_ceil(4) as usize;
+            4 + digits
         } else {
-            escape.push(c);
-        }
-        let width = escape.chars().count();
+            1
+        };
         if shown + width > max {
             out.push('…');
             break;
         }
-        out.push_str(&escape);
+        if escaped {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
         shown += width;
     }
     out
 }
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
-}
+/// `token68` characters (RFC 7235 §2.1) plus `~`: what a token-like run is made of.
+static TOKEN_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
 
 /// Replaces runs of ≥ 24 token characters that mix at least two of upper case, lower
-/// case and digits (random tokens do; words and lower-case URL paths do not).
-fn mask_token_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run_start: Option<usize> = None;
-    let flush = |out: &mut String, run: &str| {
-        let classes = [
-            run.bytes().any(|c| c.is_ascii_uppercase()),
-            run.bytes().any(|c| c.is_ascii_lowercase()),
-            run.bytes().any(|c| c.is_ascii_digit()),
-        ];
-        if run.len() >= 24 && classes.iter().filter(|&&c| c).count() >= 2 {
+/// case and digits (random tokens do; words and lower-case URL paths do not). Text
+/// with no such run is returned as it is, without a copy.
+fn mask_token_like(text: &str) -> Cow<'_, str> {
+    const UPPER: u8 = 1;
+    const LOWER: u8 = 2;
+    const DIGIT: u8 = 4;
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    // Bytes of `text` before this index are already in `out`.
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !TOKEN_CHAR[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
+        // Token characters are ASCII, so a run starts and ends at character boundaries.
+        let start = i;
+        let mut classes = 0u8;
+        while i < bytes.len() && TOKEN_CHAR[usize::from(bytes[i])] {
+            classes |= match bytes[i] {
+                b'A'..=b'Z' => UPPER,
+                b'a'..=b'z' => LOWER,
+                b'0'..=b'9' => DIGIT,
+                _ => 0,
+            };
+            i += 1;
+        }
+        if i - start >= 24 && classes.count_ones() >= 2 {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..start]);
             out.push_str(REDACTED);
-        } else {
-            out.push_str(run);
-        }
-    };
-    for (i, c) in text.char_indices() {
-        if is_token_char(c) {
-            if run_start.is_none() {
-                run_start = Some(i);
-            }
-        } else {
-            if let Some(s) = run_start.take() {
-                flush(&mut out, &text[s..i]);
-            }
-            out.push(c);
+            copied = i;
         }
     }
-    if let Some(s) = run_start {
-        flush(&mut out, &text[s..]);
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            Cow::Owned(out)
+        }
     }
-    out
 }
 
 /// The start of a body as safe text: at most `max` bytes, lossy UTF-8, sanitised,
@@ -164,7 +197,7 @@ fn redact_body(body: &[u8]) -> String {
         // JSON that does not parse (malformed, or cut by the caller's size cap): where a
         // sensitive member's value ends cannot be told, so nothing is shown from the
         // first sensitive member name on.
-        return mask_token_like(&cut_at_sensitive_member(&text));
+        return mask_token_like(&cut_at_sensitive_member(&text)).into_owned();
     }
     if !text.is_empty()
         && text.contains('=')
@@ -173,7 +206,7 @@ fn redact_body(body: &[u8]) -> String {
     {
         return redact_form(&text);
     }
-    mask_token_like(&text)
+    mask_token_like(&text).into_owned()
 }
 
 /// `text` up to the first quoted sensitive member name (ASCII case-insensitive),
@@ -207,8 +240,11 @@ fn redact_json(value: &mut serde_json::Value) {
         // An unknown member may still carry a secret: mask token-like text, but leave
         // URLs (endpoints, issuers) readable.
         serde_json::Value::String(text) if Url::parse(text).is_err() => {
-            let masked = mask_token_like(text);
-            if masked != *text {
+            let masked = match mask_token_like(text) {
+                Cow::Owned(masked) => Some(masked),
+                Cow::Borrowed(_) => None,
+            };
+            if let Some(masked) = masked {
                 *text = masked;
             }
         }
@@ -450,5 +486,118 @@ mod tests {
         assert!(!s.contains("eyJhbGciOiJSUzI1NiJ9abc123XYZ"));
         assert!(s.contains("token is"));
         assert!(s.contains("done"));
+    }
+    /// The first, plain implementation of [`sanitize`], kept as the reference the fast
+    /// one must match character for character.
+    fn sanitize_reference(text: &str, max: usize) -> String {
+        let is_token_char = |c: char| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+        };
+        let mut masked = String::new();
+        let mut run_start: Option<usize> = None;
+        let flush = |out: &mut String, run: &str| {
+            let classes = [
+                run.bytes().any(|c| c.is_ascii_uppercase()),
+                run.bytes().any(|c| c.is_ascii_lowercase()),
+                run.bytes().any(|c| c.is_ascii_digit()),
+            ];
+            if run.len() >= 24 && classes.iter().filter(|&&c| c).count() >= 2 {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(run);
+            }
+        };
+        for (i, c) in text.char_indices() {
+            if is_token_char(c) {
+                run_start.get_or_insert(i);
+            } else {
+                if let Some(s) = run_start.take() {
+                    flush(&mut masked, &text[s..i]);
+                }
+                masked.push(c);
+            }
+        }
+        if let Some(s) = run_start {
+            flush(&mut masked, &text[s..]);
+        }
+        let mut out = String::new();
+        let mut shown = 0;
+        for c in masked.chars() {
+            let escape = if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            };
+            let width = escape.chars().count();
+            if shown + width > max {
+                out.push('…');
+                break;
+            }
+            out.push_str(&escape);
+            shown += width;
+        }
+        out
+    }
+
+    #[test]
+    fn err_04_05_sanitize_matches_the_reference_implementation() {
+        // Pieces that exercise every branch: token runs of every class mix and length
+        // around 24, controls with 1- to 6-digit escapes, bidi and zero-width marks,
+        // multi-byte text, plain words.
+        let pieces = [
+            "a",
+            "Z",
+            "7",
+            "-",
+            "~",
+            "=",
+            "/",
+            " ",
+            "\0",
+            "\u{1b}",
+            "\u{7f}",
+            "\u{9f}",
+            "\u{200b}",
+            "\u{202e}",
+            "\u{2069}",
+            "\u{10ffff}",
+            "é",
+            "€",
+            "😀",
+            "\r\n",
+            "abcdefghijklmnopqrstuvwx",
+            "ABCDEFGHIJKLMNOPQRSTUVW1",
+            "abcdefghijklmnopqrstuvwxyz0",
+            "0123456789012345678901234",
+            "eyJhbGciOiJSUzI1NiJ9",
+            "http://as.example/x",
+            "_._._",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..next(12) {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let max = next(80);
+            assert_eq!(
+                sanitize(&text, max),
+                sanitize_reference(&text, max),
+                "{text:?} capped at {max}"
+            );
+        }
+        for text in ["", "plain words", "\u{1b}", &"Ab1".repeat(40)] {
+            for max in [0, 1, 5, 6, 512] {
+                assert_eq!(sanitize(text, max), sanitize_reference(text, max));
+            }
+        }
     }
 }
