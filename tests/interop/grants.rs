@@ -125,7 +125,7 @@ struct HeadlessDeviceUser {
 }
 
 impl CallbackSource for HeadlessDeviceUser {
-    fn visit(&mut self, _: &Url) -> io::Result<()> {
+    fn visit(&mut self, _: &oauth_core::AuthorizationUrl) -> io::Result<()> {
         Err(io::Error::other("the device flow visits nothing"))
     }
     fn wait(

@@ -166,7 +166,7 @@ pub(crate) struct Recording<C> {
 }
 
 impl<C: CallbackSource> CallbackSource for Recording<C> {
-    fn visit(&mut self, url: &Url) -> io::Result<()> {
+    fn visit(&mut self, url: &oauth_core::AuthorizationUrl) -> io::Result<()> {
         self.inner.visit(url)
     }
 

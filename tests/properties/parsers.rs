@@ -101,7 +101,33 @@ proptest! {
         }
         let mut rng = SeededRng::new(seed);
         let flow = AuthorizationCodeFlow::start(&client, params, &mut rng, UnixTime::from_secs(1)).unwrap();
-        let url = flow.authorization_url().unwrap();
+        let text = flow.authorization_url().unwrap();
+        // The text the flow builds without a URL parser is exactly what the `url`
+        // crate makes of it, and what the `url` crate's own serializer would build.
+        let url = text.to_url();
+        prop_assert_eq!(url.as_str(), text.as_str());
+        let mut reference = url::Url::parse(&format!(
+            "https://as.example/authorize?tenant={}",
+            url::form_urlencoded::byte_serialize(tenant.as_bytes()).collect::<String>()
+        )).unwrap();
+        {
+            let state = text.query_param("state").unwrap();
+            let challenge = text.query_param("code_challenge").unwrap();
+            let mut q = reference.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", "client id/ü")
+                .append_pair("redirect_uri", "http://127.0.0.1:4242/cb?x=1");
+            if !scope.is_empty() {
+                q.append_pair("scope", scope.as_str());
+            }
+            q.append_pair("state", &state)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            for (k, v) in &extra {
+                q.append_pair(k, v);
+            }
+        }
+        prop_assert_eq!(reference.as_str(), text.as_str());
         let pairs = parse_form(url.query().unwrap()).unwrap();
         let mut keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
         keys.sort_unstable();
@@ -136,7 +162,7 @@ proptest! {
             .build().unwrap();
         let url_of = |seed| {
             let f = AuthorizationCodeFlow::start(&client, AuthorizationParams::new(), &mut SeededRng::new(seed), UnixTime::EPOCH).unwrap();
-            f.authorization_url().unwrap().clone()
+            f.authorization_url().unwrap().to_url()
         };
         let get = |u: &url::Url, k: &str| u.query_pairs().find(|(n, _)| n == k).unwrap().1.into_owned();
         let (ua, ub) = (url_of(a), url_of(b));

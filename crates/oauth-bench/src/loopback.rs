@@ -102,7 +102,7 @@ impl HeadlessBrowser {
 }
 
 impl CallbackSource for HeadlessBrowser {
-    fn visit(&mut self, url: &Url) -> io::Result<()> {
+    fn visit(&mut self, url: &oauth_core::AuthorizationUrl) -> io::Result<()> {
         self.callback = Some(browser_visit(&self.agent, url.as_str())?);
         Ok(())
     }

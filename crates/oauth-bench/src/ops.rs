@@ -4,9 +4,9 @@
 use crate::payloads;
 use oauth_core::parse::{self, Challenge, ParseOptions};
 use oauth_core::{
-    ApiCall, AuthorizationCodeFlow, AuthorizationParams, CallInput, ClientRegistration, DeviceFlow,
-    ErrorResponse, Flow, HttpRequest, HttpResponse, Input, Output, Scope, Session, Step,
-    TokenResponse, TokenSet, UnixTime,
+    ApiCall, AuthorizationCodeFlow, AuthorizationParams, AuthorizationUrl, CallInput,
+    ClientRegistration, DeviceFlow, ErrorResponse, Flow, HttpRequest, HttpResponse, Input, Output,
+    Scope, Session, Step, TokenResponse, TokenSet, UnixTime,
 };
 use rand_core::{CryptoRng, TryCryptoRng, TryRng};
 use std::convert::Infallible;
@@ -79,7 +79,7 @@ pub fn json_response(status: u16, body: &str) -> HttpResponse {
 /// The `state` and PKCE verifier a flow started with a fresh [`FixedRng`] draws.
 pub fn fixed_secrets() -> (String, String) {
     let url = authorization_url(&client(), &mut FixedRng::new());
-    let state = query_param(&url, "state").expect("the URL has a state");
+    let state = url.query_param("state").expect("the URL has a state");
     // The verifier never leaves the flow but in the token request: read it there.
     let mut flow = started_flow(&client(), &mut FixedRng::new());
     let callback = Url::parse(&callback_text(&state)).expect("a valid callback");
@@ -116,7 +116,10 @@ pub fn callback_text(state: &str) -> String {
 
 /// Authorization URL: start a flow (draws `state` and verifier, computes the
 /// challenge, builds the URL) and take the URL it asks the driver to visit.
-pub fn authorization_url<R: CryptoRng + ?Sized>(client: &ClientRegistration, rng: &mut R) -> Url {
+pub fn authorization_url<R: CryptoRng + ?Sized>(
+    client: &ClientRegistration,
+    rng: &mut R,
+) -> AuthorizationUrl {
     let mut flow = start(client, rng);
     match flow.poll() {
         Output::Visit(url) => url,

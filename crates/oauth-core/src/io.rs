@@ -112,6 +112,134 @@ impl fmt::Debug for Input {
     }
 }
 
+/// The URL a flow sends the user to ([`Output::Visit`]): the authorization endpoint
+/// with its own query kept and the request's parameters form-encoded after it
+/// (RFC 6749 §3.1, Appendix B).
+///
+/// It is kept as text, ready for a browser, a terminal or a `Location` header: the
+/// flow appends encoded parameters to an endpoint that was parsed and checked when the
+/// registration was built, so the text is always a valid absolute URL without
+/// fragment, and no URL parser runs per login. [`to_url`](Self::to_url) parses it when
+/// a [`Url`] is wanted.
+///
+/// `Display` shows it whole (the user must be able to open it); `Debug` redacts
+/// `state` like every log form in this crate.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AuthorizationUrl(String);
+
+impl AuthorizationUrl {
+    /// `base` (an endpoint the registration parsed) with `pairs` form-encoded after its
+    /// query, in order, in one allocation.
+    pub(crate) fn build<'a>(
+        base: &Url,
+        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Self {
+        let base = base.as_str();
+        let len: usize = pairs
+            .clone()
+            .map(|(k, v)| {
+                2 + crate::parse::form::encoded_len(k) + crate::parse::form::encoded_len(v)
+            })
+            .sum();
+        let mut url = AuthorizationUrl(String::with_capacity(base.len() + len));
+        url.0.push_str(base);
+        for (k, v) in pairs {
+            url.push_pair(k, v);
+        }
+        url
+    }
+
+    /// Appends `name=value`, form-encoded, after the query (as `url`'s
+    /// `query_pairs_mut().append_pair` does: `?` when there is no query yet, `&` unless
+    /// the query is empty).
+    pub(crate) fn push_pair(&mut self, name: &str, value: &str) {
+        match self.0.find('?') {
+            None => self.0.push('?'),
+            Some(q) if q + 1 < self.0.len() => self.0.push('&'),
+            Some(_) => {}
+        }
+        crate::parse::form::encode_into(&mut self.0, name);
+        self.0.push('=');
+        crate::parse::form::encode_into(&mut self.0, value);
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL as text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The URL parsed, for callers that want a [`Url`].
+    ///
+    /// # Panics
+    ///
+    /// Never: the text is an endpoint `Url` serialized, followed by form-encoded pairs
+    /// (ASCII letters, digits, `*-._+%=&`), which is always a valid URL; the property
+    /// tests parse every URL the flows build and compare.
+    pub fn to_url(&self) -> Url {
+        Url::parse(&self.0).expect("an endpoint URL followed by form-encoded pairs is a valid URL")
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query_pairs(&self) -> url::form_urlencoded::Parse<'_> {
+        let query = self.0.split_once('?').map_or("", |(_, q)| q);
+        url::form_urlencoded::parse(query.as_bytes())
+    }
+
+    /// The value of the first query parameter called `name`, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+impl fmt::Display for AuthorizationUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AuthorizationUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuthorizationUrl({})", redact::url_str(&self.0))
+    }
+}
+
+impl AsRef<str> for AuthorizationUrl {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for AuthorizationUrl {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for AuthorizationUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Url> for AuthorizationUrl {
+    fn eq(&self, other: &Url) -> bool {
+        self.0 == other.as_str()
+    }
+}
+
+impl From<AuthorizationUrl> for String {
+    fn from(url: AuthorizationUrl) -> String {
+        url.0
+    }
+}
+
 /// What a flow asks its driver to do next.
 ///
 /// Not `#[non_exhaustive]` on purpose: a new action must break a driver's loop at
@@ -121,7 +249,7 @@ pub enum Output<T> {
     /// Send this request and feed back [`Input::Response`] or [`Input::TransportFailed`].
     Send(HttpRequest),
     /// Direct the user to this URL (open the system browser, print it, …).
-    Visit(Url),
+    Visit(AuthorizationUrl),
     /// Wait for the redirect to arrive, then feed [`Input::Callback`]. When the deadline
     /// passes first, feed [`Input::Tick`] and the flow ends with
     /// [`Error::FlowExpired`].
@@ -144,7 +272,7 @@ impl<T: fmt::Debug> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Send(r) => write!(f, "Send({r:?})"),
-            Output::Visit(u) => write!(f, "Visit({})", redact::url(u)),
+            Output::Visit(u) => write!(f, "Visit({})", redact::url_str(u.as_str())),
             Output::AwaitCallback { deadline } => {
                 write!(f, "AwaitCallback {{ deadline: {deadline:?} }}")
             }

@@ -36,9 +36,9 @@
 //!         .body(br#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600}"#.to_vec())
 //!         .unwrap()
 //! }
-//! fn wait_for_redirect(authorization_url: &url::Url) -> url::Url {
+//! fn wait_for_redirect(authorization_url: &oauth_core::AuthorizationUrl) -> url::Url {
 //!     // The user approved; the browser came back to the redirect URI with code and state.
-//!     let state = authorization_url.query_pairs().find(|(k, _)| k == "state").unwrap().1;
+//!     let state = authorization_url.query_param("state").unwrap();
 //!     url::Url::parse(&format!("http://127.0.0.1:8080/cb?code=SplxlOBeZQQYbYS6WxSbIA&state={state}")).unwrap()
 //! }
 //! let now = || UnixTime::from_secs(1_700_000_000); // a real driver reads its clock here
@@ -146,7 +146,7 @@ pub use flow::{
     ResourceAuthorizationParams, ResourceChallenge, RevocationFlow, Session, Step, TokenRef,
     TokenTypeHint,
 };
-pub use io::{Flow, HttpRequest, HttpResponse, Input, Output};
+pub use io::{AuthorizationUrl, Flow, HttpRequest, HttpResponse, Input, Output};
 pub use pkce::{PkceChallenge, PkceVerifier, challenge_s256, is_valid_verifier};
 pub use request::basic_authorization;
 pub use scope::Scope;

@@ -349,18 +349,31 @@ pub fn response<B: AsRef<[u8]>>(resp: &http::Response<B>) -> impl fmt::Display +
     Show(resp)
 }
 
-/// A URL with the values of sensitive query and fragment parameters redacted.
-pub fn url(u: &Url) -> impl fmt::Display + '_ {
-    struct Show<'a>(&'a Url);
+/// A URL (a [`Url`], an [`AuthorizationUrl`](crate::AuthorizationUrl)) with the values
+/// of sensitive query and fragment parameters redacted.
+pub fn url<U: AsRef<str> + ?Sized>(u: &U) -> impl fmt::Display + '_ {
+    url_str(u.as_ref())
+}
+
+/// [`url`] for a URL held as text: the query and fragment rendered as forms with
+/// secrets redacted.
+pub fn url_str(u: &str) -> impl fmt::Display + '_ {
+    struct Show<'a>(&'a str);
     impl fmt::Display for Show<'_> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let u = self.0;
-            let end = u.as_str().find(['?', '#']).unwrap_or(u.as_str().len());
-            f.write_str(&u.as_str()[..end])?;
-            if let Some(q) = u.query() {
+            let (rest, fragment) = match self.0.split_once('#') {
+                Some((rest, frag)) => (rest, Some(frag)),
+                None => (self.0, None),
+            };
+            let (head, query) = match rest.split_once('?') {
+                Some((head, q)) => (head, Some(q)),
+                None => (rest, None),
+            };
+            f.write_str(head)?;
+            if let Some(q) = query {
                 write!(f, "?{}", redact_form(q))?;
             }
-            if let Some(frag) = u.fragment() {
+            if let Some(frag) = fragment {
                 write!(f, "#{}", redact_form(frag))?;
             }
             Ok(())

@@ -401,7 +401,7 @@ pub fn run_auth_code_ops(seed: u64, confidential: bool, ops: &[Op]) -> SequenceR
     let auth_url = flow
         .authorization_url()
         .expect("a new flow has its URL")
-        .clone();
+        .to_url();
     let query = |u: &Url, name: &str| {
         u.query_pairs()
             .find(|(k, _)| k == name)

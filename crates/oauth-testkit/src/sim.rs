@@ -268,6 +268,8 @@ impl Simulation {
                     flow.handle(input, self.clock);
                 }
                 Output::Visit(url) => {
+                    // The simulated user agent parses the URL, as a browser does.
+                    let url = url.to_url();
                     self.transcript.url(self.clock, EntryKind::Visit, &url);
                     to_visit = Some(url);
                 }

@@ -9,7 +9,7 @@ use crate::browser::Browser;
 use crate::loopback::LoopbackListener;
 use crate::transport::Transport;
 use oauth_core::parse::UserCode;
-use oauth_core::{Flow, Input, Output, UnixTime};
+use oauth_core::{AuthorizationUrl, Flow, Input, Output, UnixTime};
 use std::fmt;
 use std::io;
 use std::process::Child;
@@ -76,7 +76,7 @@ impl From<oauth_core::Error> for Error {
 /// Where the user is sent and where their redirect comes back.
 pub trait CallbackSource {
     /// Directs the user to `url`.
-    fn visit(&mut self, url: &Url) -> io::Result<()>;
+    fn visit(&mut self, url: &AuthorizationUrl) -> io::Result<()>;
 
     /// Waits until a callback that `accepts` takes arrives (`Some`), or `deadline`
     /// passes (`None`).
@@ -131,7 +131,7 @@ impl LoopbackCallback {
 }
 
 impl CallbackSource for LoopbackCallback {
-    fn visit(&mut self, url: &Url) -> io::Result<()> {
+    fn visit(&mut self, url: &AuthorizationUrl) -> io::Result<()> {
         // A browser that cannot be started is not fatal: the URL was printed.
         self.child = self.browser.open(url.as_str()).unwrap_or(None);
         Ok(())

@@ -34,7 +34,7 @@
 
 use crate::client::{AUTHORIZATION_PARAMETERS, ClientRegistration};
 use crate::error::{ConfigError, Error, InputKind};
-use crate::io::{Flow, HttpRequest, Input, Output};
+use crate::io::{AuthorizationUrl, Flow, HttpRequest, Input, Output};
 use crate::parse::{self, CallbackExpectation};
 use crate::pkce::{CHALLENGE_LEN, PkceChallenge, PkceVerifier};
 use crate::random;
@@ -140,7 +140,7 @@ enum State {
 /// and redeem the code, pinned at `start`.
 struct Pending {
     client: ClientRegistration,
-    url: Url,
+    url: AuthorizationUrl,
     state: StateToken,
     verifier: PkceVerifier,
     scope: Scope,
@@ -259,18 +259,13 @@ impl AuthorizationCodeFlow {
         // appended, in that order.
         let url = match push_request {
             // Only `client_id` and `request_uri` go through the browser, once pushed.
-            Some(_) => endpoint.clone(),
-            None => {
-                let mut url = client
+            Some(_) => AuthorizationUrl::build(endpoint, std::iter::empty()),
+            None => AuthorizationUrl::build(
+                client
                     .authorization_base()
-                    .expect("a registration with both endpoints has a base URL")
-                    .clone();
-                url.query_pairs_mut()
-                    .extend_pairs(rest.iter().copied())
-                    .extend_pairs(resources)
-                    .extend_pairs(extra);
-                url
-            }
+                    .expect("a registration with both endpoints has a base URL"),
+                rest.iter().copied().chain(resources).chain(extra),
+            ),
         };
         let pending = Pending {
             client: client.clone(),
@@ -291,7 +286,7 @@ impl AuthorizationCodeFlow {
     }
 
     /// The authorization URL, while the flow waits for its callback.
-    pub fn authorization_url(&self) -> Option<&Url> {
+    pub fn authorization_url(&self) -> Option<&AuthorizationUrl> {
         match &self.state {
             State::Authorize(p) | State::AwaitingCallback(p) => Some(&p.url),
             _ => None,
@@ -346,10 +341,8 @@ impl State {
 fn on_pushed(mut p: Pending, response: &crate::io::HttpResponse, now: UnixTime) -> State {
     match parse::par_response(response, now, p.client.parse_options()) {
         Ok(pushed) => {
-            p.url
-                .query_pairs_mut()
-                .append_pair("client_id", p.client.client_id())
-                .append_pair("request_uri", &pushed.request_uri);
+            p.url.push_pair("client_id", p.client.client_id());
+            p.url.push_pair("request_uri", &pushed.request_uri);
             State::Authorize(p)
         }
         Err(e) => State::Failed(e),
@@ -518,7 +511,7 @@ impl fmt::Debug for AuthorizationCodeFlow {
         d.field("state", &self.state.name());
         match &self.state {
             State::Authorize(p) | State::AwaitingCallback(p) => {
-                d.field("url", &redact::url(&p.url).to_string());
+                d.field("url", &redact::url_str(p.url.as_str()).to_string());
                 d.field("deadline", &p.deadline);
             }
             State::Done(t) => {

@@ -37,20 +37,33 @@ pub(crate) fn parse_form_borrowed(input: &str) -> Result<Vec<Pair<'_>>, ParseErr
     Ok(out)
 }
 
-/// Appends `name=value` to a form body, `&`-separated from what is already there,
-/// each encoded by the `application/x-www-form-urlencoded` serializer's rule (WHATWG
-/// URL §5.2, what `url::form_urlencoded` does): `*-._`, ASCII letters and digits as
-/// they are, space as `+`, every other octet as `%XX`.
-pub(crate) fn append_pair(out: &mut Vec<u8>, name: &str, value: &str) {
+/// Appends `name=value` to a form body or query, `&`-separated from what is already
+/// there, each encoded by the `application/x-www-form-urlencoded` serializer's rule
+/// (WHATWG URL §5.2, what `url::form_urlencoded` does): `*-._`, ASCII letters and
+/// digits as they are, space as `+`, every other octet as `%XX`. The output is ASCII.
+pub(crate) fn append_pair(out: &mut String, name: &str, value: &str) {
     if !out.is_empty() {
-        out.push(b'&');
+        out.push('&');
     }
     encode_into(out, name);
-    out.push(b'=');
+    out.push('=');
     encode_into(out, value);
 }
 
-fn encode_into(out: &mut Vec<u8>, s: &str) {
+/// The length of `s` once form-encoded.
+pub(crate) fn encoded_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| {
+            if FORM_PLAIN[usize::from(b)] || b == b' ' {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
+}
+
+pub(crate) fn encode_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = s.as_bytes();
     let mut plain = 0;
@@ -58,15 +71,23 @@ fn encode_into(out: &mut Vec<u8>, s: &str) {
         if FORM_PLAIN[usize::from(b)] {
             continue;
         }
-        out.extend_from_slice(&bytes[plain..i]);
+        // A non-empty run since `plain` is plain ASCII, so it starts and ends at
+        // character boundaries (an empty one may sit inside a multi-byte character).
+        if plain < i {
+            out.push_str(&s[plain..i]);
+        }
         if b == b' ' {
-            out.push(b'+');
+            out.push('+');
         } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
         plain = i + 1;
     }
-    out.extend_from_slice(&bytes[plain..]);
+    if plain < bytes.len() {
+        out.push_str(&s[plain..]);
+    }
 }
 
 /// The octets the form serializer leaves as they are.
@@ -140,18 +161,18 @@ mod tests {
         ];
         for name in samples {
             for value in samples {
-                let mut ours = b"x=1".to_vec();
+                let mut ours = String::from("x=1");
                 append_pair(&mut ours, name, value);
-                let ours = String::from_utf8(ours).unwrap();
+                assert_eq!(encoded_len(name) + encoded_len(value) + 5, ours.len());
                 let theirs = url::form_urlencoded::Serializer::new(String::from("x=1"))
                     .append_pair(name, value)
                     .finish();
                 assert_eq!(ours, theirs, "{name:?} = {value:?}");
             }
         }
-        let mut first = Vec::new();
+        let mut first = String::new();
         append_pair(&mut first, "a", "b");
-        assert_eq!(first, b"a=b");
+        assert_eq!(first, "a=b");
     }
 
     #[test]
