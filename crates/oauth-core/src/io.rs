@@ -128,39 +128,73 @@ impl fmt::Debug for Input {
 pub struct AuthorizationUrl(String);
 
 impl AuthorizationUrl {
-    /// `base` (an endpoint the registration parsed) with `pairs` form-encoded after its
-    /// query, in order, in one allocation.
+    /// `base` (an endpoint the registration parsed) with `pairs` after its query, in
+    /// order, in one pass and (unless many characters need escaping) one allocation.
+    /// A pair is `(name, value, plain)`: form-encoded unless `plain`, which marks
+    /// values this crate made that need no encoding (`state` and the challenge are
+    /// base64url) under constant names.
     pub(crate) fn build<'a>(
         base: &Url,
-        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+        pairs: impl Iterator<Item = (&'a str, &'a str, bool)> + Clone,
     ) -> Self {
         let base = base.as_str();
-        let len: usize = pairs
-            .clone()
-            .map(|(k, v)| {
-                2 + crate::parse::form::encoded_len(k) + crate::parse::form::encoded_len(v)
-            })
-            .sum();
-        let mut url = AuthorizationUrl(String::with_capacity(base.len() + len));
-        url.0.push_str(base);
-        for (k, v) in pairs {
-            url.push_pair(k, v);
+        let raw: usize = pairs.clone().map(|(k, v, _)| k.len() + v.len() + 2).sum();
+        let mut url = Vec::with_capacity(base.len() + raw + raw / 8 + 16);
+        url.extend_from_slice(base.as_bytes());
+        let mut separator = AuthorizationUrl::separator(base);
+        for (k, v, plain) in pairs {
+            if let Some(c) = separator {
+                url.push(c);
+            }
+            separator = Some(b'&');
+            if plain {
+                debug_assert!(
+                    [k, v]
+                        .iter()
+                        .all(|s| !s.contains(' ') && crate::parse::form::encoded_len(s) == s.len())
+                );
+                url.extend_from_slice(k.as_bytes());
+                url.push(b'=');
+                url.extend_from_slice(v.as_bytes());
+            } else {
+                crate::parse::form::encode_into(&mut url, k);
+                url.push(b'=');
+                crate::parse::form::encode_into(&mut url, v);
+            }
         }
-        url
+        AuthorizationUrl::from_ascii(url)
     }
 
-    /// Appends `name=value`, form-encoded, after the query (as `url`'s
-    /// `query_pairs_mut().append_pair` does: `?` when there is no query yet, `&` unless
-    /// the query is empty).
-    pub(crate) fn push_pair(&mut self, name: &str, value: &str) {
-        match self.0.find('?') {
-            None => self.0.push('?'),
-            Some(q) if q + 1 < self.0.len() => self.0.push('&'),
-            Some(_) => {}
+    /// A URL serialization followed by encoded pairs is ASCII; a lossy conversion stands
+    /// in for a panic that cannot happen.
+    fn from_ascii(url: Vec<u8>) -> Self {
+        AuthorizationUrl(match String::from_utf8(url) {
+            Ok(url) => url,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+
+    /// What goes before the next pair, as `url`'s `query_pairs_mut().append_pair` does
+    /// it: `?` when there is no query yet, nothing after an empty one, else `&`.
+    fn separator(url: &str) -> Option<u8> {
+        match url.find('?') {
+            None => Some(b'?'),
+            Some(q) if q + 1 < url.len() => Some(b'&'),
+            Some(_) => None,
         }
-        crate::parse::form::encode_into(&mut self.0, name);
-        self.0.push('=');
-        crate::parse::form::encode_into(&mut self.0, value);
+    }
+
+    /// Appends `name=value`, form-encoded, after the query.
+    pub(crate) fn push_pair(&mut self, name: &str, value: &str) {
+        let separator = AuthorizationUrl::separator(&self.0);
+        let mut url = std::mem::take(&mut self.0).into_bytes();
+        if let Some(c) = separator {
+            url.push(c);
+        }
+        crate::parse::form::encode_into(&mut url, name);
+        url.push(b'=');
+        crate::parse::form::encode_into(&mut url, value);
+        *self = AuthorizationUrl::from_ascii(url);
     }
 
     /// The URL as text.

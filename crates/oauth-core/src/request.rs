@@ -76,7 +76,7 @@ pub(crate) fn form_request(
         + client.client_id().len()
         + secret_len
         + 32;
-    let mut form = String::with_capacity(3 * raw_len);
+    let mut form = Vec::with_capacity(3 * raw_len);
     for (k, v) in params {
         append_pair(&mut form, k, v);
     }
@@ -109,7 +109,7 @@ pub(crate) fn form_request(
             headers.insert(AUTHORIZATION, value);
         }
     }
-    *request.body_mut() = form.into_bytes();
+    *request.body_mut() = form;
     HttpRequest::from_http(request)
 }
 

@@ -212,19 +212,19 @@ impl AuthorizationCodeFlow {
         let challenge = verifier.challenge_in(&mut challenge_buf);
 
         // The parameters after `response_type`, `client_id` and `redirect_uri`, in the
-        // order they are sent.
-        let rest: [(&str, &str); 4] = [
-            ("scope", params.scope.as_str()),
+        // order they are sent: the scope (encoded), then what this flow made, which is
+        // base64url under constant names and needs no encoding.
+        let scope: &[(&str, &str)] = if params.scope.is_empty() {
+            &[]
+        } else {
+            &[("scope", params.scope.as_str())]
+        };
+        let ours: [(&str, &str); 3] = [
             ("state", state.secret()),
             // RFC 7636 §4.3; RFC 9700 §2.1.1: S256, always, method never omitted.
             ("code_challenge", challenge),
             ("code_challenge_method", PkceChallenge::METHOD),
         ];
-        let rest = if params.scope.is_empty() {
-            &rest[1..]
-        } else {
-            &rest[..]
-        };
         // RFC 8707 §2.1: the resource the tokens are for.
         let resources = client.resources().iter().map(|r| ("resource", r.as_str()));
         let extra = params.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -247,7 +247,8 @@ impl AuthorizationCodeFlow {
                     ("response_type", "code"),
                     ("redirect_uri", redirect_uri.as_str()),
                 ];
-                body.extend(rest.iter().copied());
+                body.extend(scope.iter().copied());
+                body.extend(ours);
                 body.extend(resources.clone());
                 body.extend(extra.clone());
                 Some(crate::request::form_request(client, par, &body, true))
@@ -260,12 +261,23 @@ impl AuthorizationCodeFlow {
         let url = match push_request {
             // Only `client_id` and `request_uri` go through the browser, once pushed.
             Some(_) => AuthorizationUrl::build(endpoint, std::iter::empty()),
-            None => AuthorizationUrl::build(
-                client
-                    .authorization_base()
-                    .expect("a registration with both endpoints has a base URL"),
-                rest.iter().copied().chain(resources).chain(extra),
-            ),
+            None => {
+                fn encoded<'a>((k, v): (&'a str, &'a str)) -> (&'a str, &'a str, bool) {
+                    (k, v, false)
+                }
+                AuthorizationUrl::build(
+                    client
+                        .authorization_base()
+                        .expect("a registration with both endpoints has a base URL"),
+                    scope
+                        .iter()
+                        .copied()
+                        .map(encoded)
+                        .chain(ours.iter().map(|&(k, v)| (k, v, true)))
+                        .chain(resources.map(encoded))
+                        .chain(extra.map(encoded)),
+                )
+            }
         };
         let pending = Pending {
             client: client.clone(),

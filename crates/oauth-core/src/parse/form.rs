@@ -40,13 +40,14 @@ pub(crate) fn parse_form_borrowed(input: &str) -> Result<Vec<Pair<'_>>, ParseErr
 /// Appends `name=value` to a form body or query, `&`-separated from what is already
 /// there, each encoded by the `application/x-www-form-urlencoded` serializer's rule
 /// (WHATWG URL §5.2, what `url::form_urlencoded` does): `*-._`, ASCII letters and
-/// digits as they are, space as `+`, every other octet as `%XX`. The output is ASCII.
-pub(crate) fn append_pair(out: &mut String, name: &str, value: &str) {
+/// digits as they are, space as `+`, every other octet as `%XX`. What it appends is
+/// ASCII.
+pub(crate) fn append_pair(out: &mut Vec<u8>, name: &str, value: &str) {
     if !out.is_empty() {
-        out.push('&');
+        out.push(b'&');
     }
     encode_into(out, name);
-    out.push('=');
+    out.push(b'=');
     encode_into(out, value);
 }
 
@@ -63,31 +64,28 @@ pub(crate) fn encoded_len(s: &str) -> usize {
         .sum()
 }
 
-pub(crate) fn encode_into(out: &mut String, s: &str) {
+/// Appends `s` form-encoded: runs of plain bytes copied whole, the others escaped.
+pub(crate) fn encode_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = s.as_bytes();
-    let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    out.reserve(bytes.len());
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
         if FORM_PLAIN[usize::from(b)] {
             continue;
         }
-        // A non-empty run since `plain` is plain ASCII, so it starts and ends at
-        // character boundaries (an empty one may sit inside a multi-byte character).
-        if plain < i {
-            out.push_str(&s[plain..i]);
-        }
+        out.extend_from_slice(&bytes[run..i - 1]);
         if b == b' ' {
-            out.push('+');
+            out.push(b'+');
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
-        plain = i + 1;
+        run = i;
     }
-    if plain < bytes.len() {
-        out.push_str(&s[plain..]);
-    }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// The octets the form serializer leaves as they are.
@@ -161,18 +159,19 @@ mod tests {
         ];
         for name in samples {
             for value in samples {
-                let mut ours = String::from("x=1");
+                let mut ours = b"x=1".to_vec();
                 append_pair(&mut ours, name, value);
                 assert_eq!(encoded_len(name) + encoded_len(value) + 5, ours.len());
+                let ours = String::from_utf8(ours).unwrap();
                 let theirs = url::form_urlencoded::Serializer::new(String::from("x=1"))
                     .append_pair(name, value)
                     .finish();
                 assert_eq!(ours, theirs, "{name:?} = {value:?}");
             }
         }
-        let mut first = String::new();
+        let mut first = Vec::new();
         append_pair(&mut first, "a", "b");
-        assert_eq!(first, "a=b");
+        assert_eq!(first, b"a=b");
     }
 
     #[test]
