@@ -117,49 +117,56 @@ fn escape_and_cap(masked: &str, max: usize) -> String {
     out
 }
 
-/// `token68` characters (RFC 7235 §2.1) plus `~`: what a token-like run is made of.
-static TOKEN_CHAR: [bool; 256] = {
-    let mut table = [false; 256];
+/// For each octet: 0 when it is not a token character, else `TOKEN` with the class of
+/// the character (`UPPER`, `LOWER`, `DIGIT`, or none for `-._~+/=`). Token
+/// characters are `token68` (RFC 7235 §2.1) plus `~`: what a token-like run is made of.
+static TOKEN_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        table[b] = match c {
+            b'A'..=b'Z' => TOKEN | UPPER,
+            b'a'..=b'z' => TOKEN | LOWER,
+            b'0'..=b'9' => TOKEN | DIGIT,
+            b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=' => TOKEN,
+            _ => 0,
+        };
         b += 1;
     }
     table
 };
+const TOKEN: u8 = 8;
+const UPPER: u8 = 1;
+const LOWER: u8 = 2;
+const DIGIT: u8 = 4;
 
 /// Replaces runs of ≥ 24 token characters that mix at least two of upper case, lower
 /// case and digits (random tokens do; words and lower-case URL paths do not). Text
 /// with no such run is returned as it is, without a copy.
 fn mask_token_like(text: &str) -> Cow<'_, str> {
-    const UPPER: u8 = 1;
-    const LOWER: u8 = 2;
-    const DIGIT: u8 = 4;
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     // Bytes of `text` before this index are already in `out`.
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if !TOKEN_CHAR[usize::from(bytes[i])] {
+        if TOKEN_CLASS[usize::from(bytes[i])] == 0 {
             i += 1;
             continue;
         }
         // Token characters are ASCII, so a run starts and ends at character boundaries.
         let start = i;
         let mut classes = 0u8;
-        while i < bytes.len() && TOKEN_CHAR[usize::from(bytes[i])] {
-            classes |= match bytes[i] {
-                b'A'..=b'Z' => UPPER,
-                b'a'..=b'z' => LOWER,
-                b'0'..=b'9' => DIGIT,
-                _ => 0,
-            };
+        while i < bytes.len() {
+            let class = TOKEN_CLASS[usize::from(bytes[i])];
+            if class == 0 {
+                break;
+            }
+            classes |= class;
             i += 1;
         }
-        if i - start >= 24 && classes.count_ones() >= 2 {
+        if i - start >= 24 && (classes & (UPPER | LOWER | DIGIT)).count_ones() >= 2 {
             let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
             out.push_str(&text[copied..start]);
             out.push_str(REDACTED);

@@ -13,7 +13,7 @@ use http::header::RETRY_AFTER;
 use http::{HeaderMap, StatusCode};
 
 /// Longest `error_description` / `error_uri` kept, in characters.
-const MAX_DESCRIPTION: usize = 512;
+pub(super) const MAX_DESCRIPTION: usize = 512;
 /// Longest body snippet kept in an [`HttpError`].
 const MAX_SNIPPET: usize = 256;
 
@@ -25,6 +25,25 @@ const MAX_SNIPPET: usize = 256;
 /// [`Violation::UnexpectedRedirect`]; duplicate members and oversized bodies give
 /// [`Error::Parse`].
 pub fn error_response(
+    response: &HttpResponse,
+    now: UnixTime,
+    options: &ParseOptions,
+) -> Result<ErrorResponse, Error> {
+    if let Some(e) = super::error_fast::error(response, now, options) {
+        // The unit tests and the fuzz targets check that the full parser agrees.
+        #[cfg(any(test, fuzzing))]
+        assert_eq!(
+            full(response, now, options).as_ref(),
+            Ok(&e),
+            "the one-pass reader and the full parser agree"
+        );
+        return Ok(e);
+    }
+    full(response, now, options)
+}
+
+/// The full parser: every case, every error.
+fn full(
     response: &HttpResponse,
     now: UnixTime,
     options: &ParseOptions,

@@ -22,6 +22,7 @@
 
 mod callback;
 mod device;
+mod error_fast;
 mod error_response;
 pub(crate) mod form;
 mod introspection;

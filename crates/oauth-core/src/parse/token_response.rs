@@ -43,6 +43,18 @@ pub fn token_response(
         );
         return Ok(tokens);
     }
+    // An error status with a plain OAuth error body (every poll of a device flow).
+    if !response.status().is_success()
+        && let Some(e) = super::error_fast::error(response, now, options)
+    {
+        #[cfg(any(test, fuzzing))]
+        assert_eq!(
+            full(response, now, options).as_ref(),
+            Err(&Error::Server(e.clone())),
+            "the one-pass error reader and the full parser agree"
+        );
+        return Err(Error::Server(e));
+    }
     full(response, now, options)
 }
 
