@@ -11,8 +11,8 @@ mod compare;
 
 use compare::{
     PlainErrorResponse, PlainTokenResponse, SameRngAsOauth2, bare_challenge, oauth2_callback,
-    oauth2_client, oauth2_full_exchange, oauth2_token_request, oauth2_url_fixed, oauth2_url_random,
-    url_floor, url_floor_base,
+    oauth2_client, oauth2_full_exchange, oauth2_refresh_request, oauth2_token_request,
+    oauth2_url_fixed, oauth2_url_random, url_floor, url_floor_base,
 };
 use criterion::{BatchSize, Criterion};
 use oauth_bench::ops::{self, FixedRng};
@@ -161,6 +161,28 @@ fn token_request(c: &mut Criterion) {
     g.finish();
 }
 
+fn refresh_request(c: &mut Criterion) {
+    let client = ops::client();
+    let o2 = oauth2_client();
+    let tokens = ops::refreshable_tokens();
+    let refresh_token = oauth2::RefreshToken::new(
+        tokens
+            .refresh_token
+            .as_ref()
+            .expect("the payloads' response has a refresh token")
+            .secret()
+            .to_owned(),
+    );
+    let mut g = c.benchmark_group("refresh_request");
+    g.bench_function("ours", |b| {
+        b.iter(|| ops::refresh_request(&client, black_box(&tokens)))
+    });
+    g.bench_function("oauth2", |b| {
+        b.iter(|| oauth2_refresh_request(&o2, black_box(&refresh_token)))
+    });
+    g.finish();
+}
+
 fn full_exchange(c: &mut Criterion) {
     let client = ops::client();
     let o2 = oauth2_client();
@@ -287,6 +309,12 @@ const ROWS: &[Row<'static>] = &[
         limit: None,
     },
     Row {
+        what: "token request build, refresh grant (no callback)",
+        group: "refresh_request",
+        other: Some("oauth2"),
+        limit: None,
+    },
+    Row {
         what: "full code exchange (canned response)",
         group: "full_exchange",
         other: Some("oauth2"),
@@ -319,6 +347,7 @@ fn main() {
     authorization_url(&mut c);
     pkce(&mut c);
     token_request(&mut c);
+    refresh_request(&mut c);
     full_exchange(&mut c);
     ours_only(&mut c);
     c.final_summary();

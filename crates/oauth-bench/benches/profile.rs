@@ -22,6 +22,7 @@ const OPERATIONS: &[&str] = &[
     "authorization_url",
     "token_request",
     "full_exchange",
+    "refresh_request",
     "token_parse_typical",
     "token_parse_oidc",
     "limit_typical",
@@ -67,6 +68,12 @@ fn main() {
                     &mut flow,
                     callback_url.clone(),
                 ));
+            }
+        }
+        "refresh_request" => {
+            let tokens = ops::refreshable_tokens();
+            for _ in 0..n {
+                black_box(ops::refresh_request(&client, &tokens));
             }
         }
         "full_exchange" => {

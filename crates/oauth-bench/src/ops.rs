@@ -6,7 +6,7 @@ use oauth_core::parse::{self, Challenge, ParseOptions};
 use oauth_core::{
     ApiCall, AuthorizationCodeFlow, AuthorizationParams, AuthorizationUrl, CallInput,
     ClientRegistration, DeviceFlow, ErrorResponse, Flow, HttpRequest, HttpResponse, Input, Output,
-    Scope, Session, Step, TokenResponse, TokenSet, UnixTime,
+    RefreshFlow, Scope, Session, Step, TokenResponse, TokenSet, UnixTime,
 };
 use rand_core::{CryptoRng, TryCryptoRng, TryRng};
 use std::convert::Infallible;
@@ -282,5 +282,24 @@ pub fn api_call(
     match call.handle(session, CallInput::Response(response), NOW) {
         Step::Done(Ok(response)) => response,
         other => panic!("a 200 ends the call, not {other:?}"),
+    }
+}
+
+/// The token set a refresh starts from: the payloads' typical response, with its
+/// refresh token.
+pub fn refreshable_tokens() -> TokenSet {
+    let response = json_response(200, &payloads().token_response_typical);
+    let tokens =
+        parse::token_response(&response, NOW, &ParseOptions::default()).expect("a valid response");
+    TokenSet::from_response(tokens, None, NOW)
+}
+
+/// Token request build, without a callback: a refresh flow starts and hands out its
+/// `refresh_token` grant request.
+pub fn refresh_request(client: &ClientRegistration, tokens: &TokenSet) -> HttpRequest {
+    let mut flow = RefreshFlow::start(client, tokens, None).expect("the refresh starts");
+    match flow.poll() {
+        Output::Send(request) => request,
+        other => unreachable!("a refresh sends its request first, not {other:?}"),
     }
 }

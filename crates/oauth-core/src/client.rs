@@ -86,6 +86,10 @@ struct Inner {
     require_issuer: bool,
     options: ParseOptions,
     authorization_ttl: u64,
+    /// The headers of every form `POST` to the server (`Content-Type`, `Accept`, and
+    /// with `client_secret_basic` the `Authorization` value, marked sensitive), made
+    /// once: each request clones them.
+    form_headers: http::HeaderMap,
 }
 
 impl ClientRegistration {
@@ -110,6 +114,11 @@ impl ClientRegistration {
             authorization_ttl: ClientRegistrationBuilder::DEFAULT_AUTHORIZATION_TTL,
             allow_insecure_http: false,
         }
+    }
+
+    /// The headers every form `POST` of this client carries.
+    pub(crate) fn form_headers(&self) -> &http::HeaderMap {
+        &self.inner.form_headers
     }
 
     /// The client identifier.
@@ -476,6 +485,7 @@ impl ClientRegistrationBuilder {
             }
             _ => None,
         };
+        let form_headers = crate::request::form_headers(&self.client_id, &self.auth);
         Ok(ClientRegistration {
             inner: Arc::new(Inner {
                 client_id: self.client_id,
@@ -498,6 +508,7 @@ impl ClientRegistrationBuilder {
                     limits: self.limits,
                 },
                 authorization_ttl: self.authorization_ttl,
+                form_headers,
             }),
         })
     }

@@ -37,6 +37,25 @@ pub fn basic_authorization(client_id: &str, secret: &str) -> String {
     out
 }
 
+/// The headers of a form `POST` by `client_id` authenticating with `auth`: form body,
+/// JSON wanted (TOK-06), and the `Authorization` value of `client_secret_basic`,
+/// marked sensitive so that no log shows it.
+pub(crate) fn form_headers(client_id: &str, auth: &ClientAuth) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::with_capacity(3);
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    if let ClientAuth::ClientSecretBasic(secret) = auth {
+        let mut value = HeaderValue::try_from(basic_authorization(client_id, secret.secret()))
+            .expect("\"Basic \" followed by base64 is always a valid header value");
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    headers
+}
+
 /// A `POST` to the token endpoint with `params` form-encoded (TOK-09: through a
 /// serializer, never by concatenation), `Accept: application/json` (TOK-06), and the
 /// client's one authentication method (TOK-05).
@@ -83,12 +102,7 @@ pub(crate) fn form_request(
     let mut request = http::Request::new(Vec::new());
     *request.method_mut() = Method::POST;
     *request.uri_mut() = endpoint.uri.clone();
-    let headers = request.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    *request.headers_mut() = client.form_headers().clone();
     match client.auth() {
         ClientAuth::None => {
             // RFC 6749 §3.2.1: a public client sends its client_id.
@@ -98,15 +112,11 @@ pub(crate) fn form_request(
             append_pair(&mut form, "client_id", client.client_id());
             append_pair(&mut form, "client_secret", secret.secret());
         }
-        ClientAuth::ClientSecretBasic(secret) => {
+        // The `Authorization` header is among the form headers.
+        ClientAuth::ClientSecretBasic(_) => {
             if client_id_always {
                 append_pair(&mut form, "client_id", client.client_id());
             }
-            let mut value =
-                HeaderValue::try_from(basic_authorization(client.client_id(), secret.secret()))
-                    .expect("\"Basic \" followed by base64 is always a valid header value");
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
         }
     }
     *request.body_mut() = form;

@@ -137,6 +137,23 @@ pub(crate) fn oauth2_token_request(
     captured.into_inner().expect("the request was built")
 }
 
+/// Its refresh request, taken from a custom HTTP client that keeps it and sends
+/// nothing.
+pub(crate) fn oauth2_refresh_request(
+    client: &Oauth2Client,
+    refresh_token: &oauth2::RefreshToken,
+) -> oauth2::HttpRequest {
+    let captured = RefCell::new(None);
+    let http_client = |request: oauth2::HttpRequest| -> Result<oauth2::HttpResponse, Captured> {
+        *captured.borrow_mut() = Some(request);
+        Err(Captured)
+    };
+    let _ = client
+        .exchange_refresh_token(refresh_token)
+        .request(&http_client);
+    captured.into_inner().expect("the request was built")
+}
+
 /// Its full code exchange through a custom HTTP client closure that returns the
 /// canned response.
 pub(crate) fn oauth2_full_exchange(

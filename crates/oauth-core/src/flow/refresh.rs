@@ -70,15 +70,17 @@ impl RefreshFlow {
         {
             return Err(ConfigError::ScopeNotGranted.into());
         }
-        let scope_text = scope.as_ref().map(Scope::to_string);
-        let mut params = vec![
+        let params = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.secret()),
+            ("scope", scope.as_ref().map_or("", Scope::as_str)),
         ];
-        if let Some(s) = &scope_text {
-            params.push(("scope", s));
-        }
-        let request = token_request(client, &params);
+        let params = if scope.is_some() {
+            &params[..]
+        } else {
+            &params[..2]
+        };
+        let request = token_request(client, params);
         Ok(RefreshFlow(OneShot::new(
             request,
             Refresh {
