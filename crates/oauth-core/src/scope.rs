@@ -114,16 +114,27 @@ pub(crate) fn is_scope_token(t: &str) -> bool {
 /// Whether `bytes` are scope tokens joined by single spaces, each token once (and,
 /// with `comma`, without commas, which would be separators).
 fn is_wire_form(bytes: &[u8], comma: bool) -> bool {
+    // Where each token starts and ends, for the usual handful of tokens.
+    const KEPT: usize = 16;
+    let mut bounds = [(0usize, 0usize); KEPT];
+    let mut tokens = 0;
     let mut after_space = true;
-    let mut spaces = 0;
-    for &b in bytes {
+    for (i, &b) in bytes.iter().enumerate() {
         if b == b' ' {
             if after_space {
                 return false;
             }
             after_space = true;
-            spaces += 1;
         } else if SCOPE_CHAR[usize::from(b)] && !(comma && b == b',') {
+            if after_space {
+                if tokens < KEPT {
+                    bounds[tokens].0 = i;
+                }
+                tokens += 1;
+            }
+            if tokens <= KEPT {
+                bounds[tokens - 1].1 = i + 1;
+            }
             after_space = false;
         } else {
             return false;
@@ -133,7 +144,15 @@ fn is_wire_form(bytes: &[u8], comma: bool) -> bool {
         // Empty, or a trailing space.
         return false;
     }
-    spaces == 0 || {
+    // Nothing given twice.
+    if tokens <= KEPT {
+        let tokens = &bounds[..tokens];
+        tokens.iter().enumerate().all(|(i, &(s, e))| {
+            tokens[..i]
+                .iter()
+                .all(|&(s2, e2)| bytes[s..e] != bytes[s2..e2])
+        })
+    } else {
         let mut tokens = bytes.split(|&b| b == b' ');
         let mut distinct = true;
         while let Some(t) = tokens.next() {
@@ -208,5 +227,55 @@ mod tests {
         assert_eq!(j, "\"a b\"");
         assert_eq!(serde_json::from_str::<Scope>(&j).unwrap(), s);
         assert!(serde_json::from_str::<Scope>("\"a\\\\b\"").is_err());
+    }
+
+    /// The wire-form shortcut takes a string as it is only when token-by-token parsing
+    /// would give the very same string: over generated scopes with repeats, runs of
+    /// spaces, commas and more tokens than it keeps bounds for.
+    #[test]
+    fn the_wire_form_shortcut_agrees_with_parsing_token_by_token() {
+        let words = [
+            "a", "b", "ab", "openid", "api:read", "x,y", "é", "\"", " ", "  ",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for round in 0..20_000 {
+            let count = if round % 100 == 0 {
+                20 + next(5)
+            } else {
+                next(6)
+            };
+            let mut text = String::new();
+            for i in 0..count {
+                if i > 0 {
+                    text.push(' ');
+                }
+                if round % 100 == 0 {
+                    // Many distinct tokens, and sometimes one repeated at the end.
+                    text.push_str(&format!(
+                        "t{}",
+                        if i + 1 == count && next(2) == 0 { 0 } else { i }
+                    ));
+                } else {
+                    text.push_str(words[next(words.len())]);
+                }
+            }
+            for comma in [false, true] {
+                if is_wire_form(text.as_bytes(), comma) {
+                    let mut slow = Scope(String::new());
+                    for t in text.split(|c| c == ' ' || (comma && c == ',')) {
+                        if !t.is_empty() {
+                            slow.push(t).unwrap();
+                        }
+                    }
+                    assert_eq!(slow.as_str(), text, "comma {comma}");
+                }
+            }
+        }
     }
 }
