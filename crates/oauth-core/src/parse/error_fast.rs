@@ -10,11 +10,13 @@
 //! both on every response this path accepts and assert that they agree.
 
 use super::error_response::{MAX_DESCRIPTION, retry_after};
+use super::token_fast::give_up;
 use super::{BodyFormat, ParseOptions, body_format};
 use crate::error::{ErrorCode, ErrorResponse};
 use crate::io::HttpResponse;
 use crate::redact::sanitize;
 use crate::time::UnixTime;
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -54,11 +56,6 @@ struct Fields<'de> {
     uri: Option<Cow<'de, str>>,
 }
 
-/// The error that makes this path give up (its text is never shown).
-fn give_up<E: de::Error>() -> E {
-    E::custom("not the common case")
-}
-
 struct FieldsVisitor;
 
 impl<'de> Visitor<'de> for FieldsVisitor {
@@ -71,7 +68,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
         let mut f = Fields::default();
         let mut seen = 0u8;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = map.next_key::<Key>()? {
             if seen & key.bit() != 0 {
                 return Err(give_up());
             }
@@ -80,55 +77,31 @@ impl<'de> Visitor<'de> for FieldsVisitor {
             match key {
                 // `error` is required and a string: `null` is the full parser's case.
                 Key::Error => f.error = Some(value.ok_or_else(give_up)?),
-                Key::Description => f.description = value,
-                Key::Uri => f.uri = value,
+                Key::ErrorDescription => f.description = value,
+                Key::ErrorUri => f.uri = value,
             }
         }
         Ok(f)
     }
 }
 
-#[derive(Clone, Copy)]
+/// A member name this path reads. Names arrive unescaped; any other name is an error
+/// of the derived visitor, which gives up: the full parser keeps the rule on duplicates
+/// for every member.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
 enum Key {
     Error,
-    Description,
-    Uri,
+    ErrorDescription,
+    ErrorUri,
 }
 
 impl Key {
     fn bit(self) -> u8 {
         match self {
             Key::Error => 1,
-            Key::Description => 2,
-            Key::Uri => 4,
-        }
-    }
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeySeed)
-    }
-}
-
-impl Visitor<'_> for KeySeed {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    // The name arrives unescaped. Any other member sends the body to the full parser,
-    // which keeps the rule on duplicates for every member.
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
-        match s {
-            "error" => Ok(Key::Error),
-            "error_description" => Ok(Key::Description),
-            "error_uri" => Ok(Key::Uri),
-            _ => Err(give_up()),
+            Key::ErrorDescription => 2,
+            Key::ErrorUri => 4,
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::scope::Scope;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::time::UnixTime;
 use crate::token::{TokenResponse, TokenType};
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use std::collections::btree_map::Entry;
 use std::fmt;
@@ -98,7 +99,7 @@ impl Fields {
 }
 
 /// The error that makes this path give up (its text is never shown).
-fn give_up<E: de::Error>() -> E {
+pub(super) fn give_up<E: de::Error>() -> E {
     E::custom("not the common case")
 }
 
@@ -115,11 +116,11 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
         let mut f = Fields::default();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::AccessToken => {
                     f.see(1)?;
-                    f.access_token = map.next_value_seed(OptString)?;
+                    f.access_token = map.next_value::<Option<String>>()?;
                 }
                 Key::TokenType => {
                     f.see(2)?;
@@ -134,7 +135,7 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
                 }
                 Key::RefreshToken => {
                     f.see(8)?;
-                    f.refresh_token = map.next_value_seed(OptString)?;
+                    f.refresh_token = map.next_value::<Option<String>>()?;
                 }
                 Key::Scope => {
                     f.see(16)?;
@@ -144,7 +145,7 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
                 }
                 Key::IdToken => {
                     f.see(32)?;
-                    f.id_token = map.next_value_seed(OptString)?;
+                    f.id_token = map.next_value::<Option<String>>()?;
                 }
                 // RFC 6749 §5.2: an error response, whatever the status — the full
                 // parser's business.
@@ -161,7 +162,10 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
     }
 }
 
-/// A member name: one this crate reads, or another (kept in `extra`).
+/// A member name: one this crate reads, or another (kept in `extra`). Names arrive
+/// unescaped, so `"\u0061ccess_token"` is `access_token` here too.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
 enum Key {
     AccessToken,
     TokenType,
@@ -171,65 +175,6 @@ enum Key {
     IdToken,
     Error,
     Other(String),
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeySeed)
-    }
-}
-
-impl Visitor<'_> for KeySeed {
-    type Value = Key;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    // The name arrives unescaped, so `"\u0061ccess_token"` is `access_token` here too.
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
-        Ok(match s {
-            "access_token" => Key::AccessToken,
-            "token_type" => Key::TokenType,
-            "expires_in" => Key::ExpiresIn,
-            "refresh_token" => Key::RefreshToken,
-            "scope" => Key::Scope,
-            "id_token" => Key::IdToken,
-            "error" => Key::Error,
-            other => Key::Other(other.to_owned()),
-        })
-    }
-}
-
-/// A string member, or `null` (absent). Anything else is an error of the visitor's
-/// default methods, which gives up as well (so do the visitors below).
-struct OptString;
-
-impl<'de> DeserializeSeed<'de> for OptString {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        d.deserialize_any(OptString)
-    }
-}
-
-impl Visitor<'_> for OptString {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or null")
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<String>, E> {
-        Ok(Some(s.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Option<String>, E> {
-        Ok(Some(s))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
-        Ok(None)
-    }
 }
 
 /// `token_type`: `Some(true)` for `Bearer` in any case, `None` for `null`; any other
