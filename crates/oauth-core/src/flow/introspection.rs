@@ -12,7 +12,6 @@ use crate::client::{ClientAuth, ClientRegistration};
 use crate::error::{ConfigError, Error};
 use crate::io::HttpResponse;
 use crate::parse::{self, Introspection};
-use crate::request::form_request;
 use crate::time::UnixTime;
 
 /// An introspection request. See the [module documentation](self).
@@ -44,13 +43,7 @@ impl IntrospectionFlow {
             }
             .into());
         }
-        let (value, hint) = token.parts();
-        let request = form_request(
-            client,
-            endpoint,
-            &[("token", value), ("token_type_hint", hint.as_str())],
-            false,
-        );
+        let request = token.request(client, endpoint);
         Ok(IntrospectionFlow(OneShot::new(
             request,
             Introspect {

@@ -9,9 +9,9 @@
 //! the request may be retried after `Retry-After`.
 
 use super::exchange::{Exchange, OneShot};
-use crate::client::ClientRegistration;
+use crate::client::{ClientRegistration, Endpoint};
 use crate::error::{ConfigError, Error};
-use crate::io::HttpResponse;
+use crate::io::{HttpRequest, HttpResponse};
 use crate::parse;
 use crate::request::form_request;
 use crate::secret::{AccessToken, RefreshToken};
@@ -46,11 +46,19 @@ pub enum TokenRef<'a> {
 }
 
 impl TokenRef<'_> {
-    pub(crate) fn parts(&self) -> (&str, TokenTypeHint) {
-        match self {
+    /// The form revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) both send:
+    /// `token` and its type as `token_type_hint`, with the client's authentication.
+    pub(crate) fn request(&self, client: &ClientRegistration, endpoint: &Endpoint) -> HttpRequest {
+        let (value, hint) = match self {
             TokenRef::Access(t) => (t.secret(), TokenTypeHint::AccessToken),
             TokenRef::Refresh(t) => (t.secret(), TokenTypeHint::RefreshToken),
-        }
+        };
+        form_request(
+            client,
+            endpoint,
+            &[("token", value), ("token_type_hint", hint.as_str())],
+            false,
+        )
     }
 }
 
@@ -86,13 +94,7 @@ impl RevocationFlow {
         let endpoint = client.revocation().ok_or(ConfigError::Missing {
             field: "revocation_endpoint",
         })?;
-        let (value, hint) = token.parts();
-        let request = form_request(
-            client,
-            endpoint,
-            &[("token", value), ("token_type_hint", hint.as_str())],
-            false,
-        );
+        let request = token.request(client, endpoint);
         Ok(RevocationFlow(OneShot::new(
             request,
             Revoke {

@@ -1,7 +1,7 @@
 //! Authorization server metadata (RFC 8414) and OpenID Connect discovery documents.
 
 use super::error_response::success_members;
-use super::{Members, ParseOptions, take_opt_string};
+use super::{Members, ParseOptions, take_opt_string, take_string_list};
 use crate::client::{ClientRegistration, ClientRegistrationBuilder, is_loopback_host};
 use crate::error::{ConfigError, Error, ParseError, ParseErrorKind, Violation};
 use crate::io::HttpResponse;
@@ -125,21 +125,6 @@ fn endpoint(
     }
 }
 
-fn string_list(m: &mut Members, field: &'static str) -> Result<Option<Vec<String>>, ParseError> {
-    match m.remove(field) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .map(|v| match v {
-                serde_json::Value::String(s) => Ok(s),
-                _ => Err(ParseError::new(field, ParseErrorKind::WrongType)),
-            })
-            .collect::<Result<_, _>>()
-            .map(Some),
-        Some(_) => Err(ParseError::new(field, ParseErrorKind::WrongType)),
-    }
-}
-
 fn flag(m: &mut Members, field: &'static str) -> Result<bool, ParseError> {
     match m.remove(field) {
         None | Some(serde_json::Value::Null) => Ok(false),
@@ -196,13 +181,16 @@ pub fn metadata(
             &mut m,
             "authorization_response_iss_parameter_supported",
         )?,
-        code_challenge_methods_supported: string_list(&mut m, "code_challenge_methods_supported")?,
-        token_endpoint_auth_methods_supported: string_list(
+        code_challenge_methods_supported: take_string_list(
+            &mut m,
+            "code_challenge_methods_supported",
+        )?,
+        token_endpoint_auth_methods_supported: take_string_list(
             &mut m,
             "token_endpoint_auth_methods_supported",
         )?,
-        grant_types_supported: string_list(&mut m, "grant_types_supported")?,
-        scopes_supported: string_list(&mut m, "scopes_supported")?,
+        grant_types_supported: take_string_list(&mut m, "grant_types_supported")?,
+        scopes_supported: take_string_list(&mut m, "scopes_supported")?,
         issuer,
         extra: m,
     })

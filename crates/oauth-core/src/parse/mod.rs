@@ -286,3 +286,23 @@ pub(crate) fn take_opt_string(
         Some(_) => Err(ParseError::new(field, ParseErrorKind::WrongType)),
     }
 }
+
+/// Removes `field` from `m` as a list of strings: absent or `null` is `None`; anything
+/// but an array of strings is [`ParseErrorKind::WrongType`].
+pub(crate) fn take_string_list(
+    m: &mut Members,
+    field: &'static str,
+) -> Result<Option<Vec<String>>, ParseError> {
+    match m.remove(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => Ok(s),
+                _ => Err(ParseError::new(field, ParseErrorKind::WrongType)),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(ParseError::new(field, ParseErrorKind::WrongType)),
+    }
+}

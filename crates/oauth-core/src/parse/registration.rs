@@ -1,7 +1,7 @@
 //! Dynamic client registration responses (RFC 7591 §3.2).
 
 use super::error_response::success_members;
-use super::{ParseOptions, take_opt_string};
+use super::{ParseOptions, take_opt_string, take_string_list};
 use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::io::HttpResponse;
 use crate::secret::{ClientSecret, RegistrationToken};
@@ -71,17 +71,7 @@ pub fn registration_response(
             );
         }
     };
-    let redirect_uris = match m.remove("redirect_uris") {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .map(|v| match v {
-                serde_json::Value::String(s) => Ok(s),
-                _ => Err(ParseError::new("redirect_uris", ParseErrorKind::WrongType)),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(ParseError::new("redirect_uris", ParseErrorKind::WrongType).into()),
-    };
+    let redirect_uris = take_string_list(&mut m, "redirect_uris")?.unwrap_or_default();
     Ok(RegisteredClientInfo {
         client_id,
         client_secret: take_opt_string(&mut m, "client_secret")?

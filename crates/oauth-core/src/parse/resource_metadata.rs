@@ -1,7 +1,7 @@
 //! OAuth 2.0 Protected Resource Metadata (RFC 9728).
 
 use super::error_response::success_members;
-use super::{Members, ParseOptions, take_opt_string};
+use super::{ParseOptions, take_opt_string, take_string_list};
 use crate::client::is_loopback_host;
 use crate::error::{ConfigError, Error, ParseError, ParseErrorKind, Violation};
 use crate::io::HttpResponse;
@@ -68,21 +68,6 @@ pub struct ResourceMetadata {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-fn string_list(m: &mut Members, field: &'static str) -> Result<Option<Vec<String>>, ParseError> {
-    match m.remove(field) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .map(|v| match v {
-                serde_json::Value::String(s) => Ok(s),
-                _ => Err(ParseError::new(field, ParseErrorKind::WrongType)),
-            })
-            .collect::<Result<_, _>>()
-            .map(Some),
-        Some(_) => Err(ParseError::new(field, ParseErrorKind::WrongType)),
-    }
-}
-
 /// Whether `request` lies within the resource identified by `resource`: same origin,
 /// no query on the identifier, and a path under the identifier's on segment boundaries.
 pub(crate) fn covers(resource: &Url, request: &Url) -> bool {
@@ -130,7 +115,8 @@ pub fn resource_metadata(
     if !ok {
         return Err(Violation::ResourceMismatch.into());
     }
-    let authorization_servers = string_list(&mut m, "authorization_servers")?.unwrap_or_default();
+    let authorization_servers =
+        take_string_list(&mut m, "authorization_servers")?.unwrap_or_default();
     for s in &authorization_servers {
         if resource_url(s).is_err() {
             return Err(Violation::InsecureMetadataEndpoint("authorization_servers").into());
@@ -139,8 +125,8 @@ pub fn resource_metadata(
     Ok(ResourceMetadata {
         resource,
         authorization_servers,
-        scopes_supported: string_list(&mut m, "scopes_supported")?,
-        bearer_methods_supported: string_list(&mut m, "bearer_methods_supported")?,
+        scopes_supported: take_string_list(&mut m, "scopes_supported")?,
+        bearer_methods_supported: take_string_list(&mut m, "bearer_methods_supported")?,
         resource_name: take_opt_string(&mut m, "resource_name")?,
         extra: m,
     })
