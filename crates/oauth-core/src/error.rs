@@ -169,6 +169,21 @@ impl Error {
         }
     }
 
+    /// Whether a [`ResourceAuthorizationFlow`](crate::ResourceAuthorizationFlow) that
+    /// reused a client registered earlier failed as it does when the server no longer
+    /// knows that client: its authorization page shows an error and never redirects
+    /// back (the wait expires), or the token endpoint says `invalid_client`. A driver
+    /// that keeps registrations forgets the kept one then, so that the next attempt
+    /// registers anew.
+    pub fn suggests_client_unknown(&self) -> bool {
+        self.step() == Some(ChainStep::Authorization)
+            && match self.root() {
+                Error::FlowExpired { .. } => true,
+                Error::Server(r) => r.code == ErrorCode::InvalidClient,
+                _ => false,
+            }
+    }
+
     /// The server's error response, when there is one.
     pub fn error_response(&self) -> Option<&ErrorResponse> {
         match self {
@@ -821,6 +836,31 @@ impl TransportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_client_seems_unknown_only_after_the_authorization_step_failed_so() {
+        let in_step = |step, source| Error::InStep {
+            step,
+            source: Box::new(source),
+        };
+        let expired = || Error::FlowExpired {
+            deadline: UnixTime::from_secs(1),
+        };
+        let invalid_client = || {
+            Error::Server(ErrorResponse {
+                code: ErrorCode::InvalidClient,
+                description: None,
+                uri: None,
+                status: None,
+                retry_after: None,
+            })
+        };
+        assert!(in_step(ChainStep::Authorization, expired()).suggests_client_unknown());
+        assert!(in_step(ChainStep::Authorization, invalid_client()).suggests_client_unknown());
+        assert!(!in_step(ChainStep::Registration, invalid_client()).suggests_client_unknown());
+        assert!(!in_step(ChainStep::Authorization, Error::Poisoned).suggests_client_unknown());
+        assert!(!expired().suggests_client_unknown());
+    }
 
     fn server(code: &str, status: u16) -> Error {
         Error::Server(ErrorResponse {

@@ -160,7 +160,7 @@ pub(crate) fn authorize_and_keep(
         Ok(done) => done,
         Err(e) => {
             let e = driver_error(e);
-            if reused && forgotten_by_server(&e) {
+            if reused && e.suggests_client_unknown() {
                 // The next attempt registers anew; a failure to forget changes nothing
                 // about this one's outcome.
                 let _ = store.forget_client();
@@ -174,18 +174,6 @@ pub(crate) fn authorize_and_keep(
             .map_err(|e| oauth_core::Error::PersistFailed(e.to_string()))?;
     }
     Ok(done)
-}
-
-/// Whether a chain that reused a kept client failed as it does when the server no
-/// longer knows that client: its authorization page shows an error and never redirects
-/// back (the wait expires), or the token endpoint says `invalid_client`.
-fn forgotten_by_server(e: &oauth_core::Error) -> bool {
-    e.step() == Some(oauth_core::ChainStep::Authorization)
-        && match e.root() {
-            oauth_core::Error::FlowExpired { .. } => true,
-            oauth_core::Error::Server(r) => r.code == oauth_core::ErrorCode::InvalidClient,
-            _ => false,
-        }
 }
 
 /// The core error a driver error stands for.
