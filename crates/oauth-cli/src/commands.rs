@@ -582,18 +582,16 @@ pub(crate) fn client_credentials(
 
 pub(crate) fn revoke(name: &str, access: bool, out: Output) -> Result<ExitCode, CliError> {
     let (_, client, _, tokens) = load(name)?;
-    let token = match (&tokens.refresh_token, access) {
-        (Some(rt), false) => TokenRef::Refresh(rt),
-        _ => TokenRef::Access(&tokens.access_token),
+    let token = if access {
+        TokenRef::Access(&tokens.access_token)
+    } else {
+        TokenRef::to_revoke(&tokens)
     };
     let mut flow =
         RevocationFlow::start(&client, token).map_err(|e| CliError::from_core("revocation", &e))?;
     run(&mut flow, &transport(out), None)
         .map_err(|e| CliError::from_driver("revocation failed", &e))?;
-    let which = match token {
-        TokenRef::Refresh(_) => "refresh_token",
-        TokenRef::Access(_) => "access_token",
-    };
+    let which = token.hint().as_str();
     if out.json {
         println!("{}", serde_json::json!({ "revoked": which }));
     } else {

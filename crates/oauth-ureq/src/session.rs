@@ -7,7 +7,7 @@
 //! saved in the [`TokenStore`] before any thread receives its access token.
 
 use crate::api::ApiError;
-use crate::authorize::{Authorizer, authorize_and_keep};
+use crate::authorize::{Authorizer, authorize_and_keep, driver_error};
 use crate::driver::{now, run};
 use crate::store::{StoreError, TokenStore};
 use crate::transport::Transport;
@@ -172,24 +172,14 @@ impl AuthorizedClient {
         if let (Some(tokens), Some(client)) = (&tokens, &client)
             && client.revocation_endpoint().is_some()
         {
-            let token = match &tokens.refresh_token {
-                Some(rt) => TokenRef::Refresh(rt),
-                None => TokenRef::Access(&tokens.access_token),
-            };
-            result = RevocationFlow::start(client, token)
+            result = RevocationFlow::start(client, TokenRef::to_revoke(tokens))
                 .map_err(ApiError::Token)
-                .and_then(
-                    |mut flow| match run(&mut flow, &self.inner.transport, None) {
-                        Ok(()) => Ok(()),
-                        Err(crate::driver::Error::Flow(e)) => Err(finish_error(e)),
-                        Err(e) => Err(ApiError::Token(oauth_core::Error::Transport(
-                            oauth_core::TransportFailure::new(
-                                oauth_core::TransportErrorKind::Other,
-                                e.to_string(),
-                            ),
-                        ))),
-                    },
-                );
+                .and_then(|mut flow| {
+                    run(&mut flow, &self.inner.transport, None).map_err(|e| match e {
+                        crate::driver::Error::Flow(e) => finish_error(e),
+                        e => ApiError::Token(driver_error(e)),
+                    })
+                });
         }
         let cleared = self.inner.store.clear();
         match (result, cleared) {

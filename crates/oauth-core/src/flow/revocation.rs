@@ -16,6 +16,7 @@ use crate::parse;
 use crate::request::form_request;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::UnixTime;
+use crate::token::TokenSet;
 
 /// Which kind of token is revoked (`token_type_hint`, RFC 7009 §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,18 +46,36 @@ pub enum TokenRef<'a> {
     Refresh(&'a RefreshToken),
 }
 
-impl TokenRef<'_> {
+impl<'a> TokenRef<'a> {
+    /// What logging out revokes: the refresh token when there is one (RFC 7009 §2.1: the
+    /// server "SHOULD also invalidate all access tokens based on the same authorization
+    /// grant"), else the access token.
+    pub fn to_revoke(tokens: &'a TokenSet) -> Self {
+        match &tokens.refresh_token {
+            Some(rt) => TokenRef::Refresh(rt),
+            None => TokenRef::Access(&tokens.access_token),
+        }
+    }
+
+    /// The `token_type_hint` this token is sent with.
+    pub fn hint(&self) -> TokenTypeHint {
+        match self {
+            TokenRef::Access(_) => TokenTypeHint::AccessToken,
+            TokenRef::Refresh(_) => TokenTypeHint::RefreshToken,
+        }
+    }
+
     /// The form revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) both send:
     /// `token` and its type as `token_type_hint`, with the client's authentication.
     pub(crate) fn request(&self, client: &ClientRegistration, endpoint: &Endpoint) -> HttpRequest {
-        let (value, hint) = match self {
-            TokenRef::Access(t) => (t.secret(), TokenTypeHint::AccessToken),
-            TokenRef::Refresh(t) => (t.secret(), TokenTypeHint::RefreshToken),
+        let value = match self {
+            TokenRef::Access(t) => t.secret(),
+            TokenRef::Refresh(t) => t.secret(),
         };
         form_request(
             client,
             endpoint,
-            &[("token", value), ("token_type_hint", hint.as_str())],
+            &[("token", value), ("token_type_hint", self.hint().as_str())],
             false,
         )
     }
