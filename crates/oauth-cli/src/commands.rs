@@ -330,14 +330,21 @@ fn login_with(
 fn load(
     name: &str,
 ) -> Result<(Profile, oauth_core::ClientRegistration, FileStore, TokenSet), CliError> {
-    let profile = Profile::load(name)?;
+    let (profile, store, tokens) = load_tokens(name)?;
     let client = profile.registration(None)?;
+    Ok((profile, client, store, tokens))
+}
+
+/// The profile, its store and its tokens, without building the registration (which
+/// may need the client secret).
+fn load_tokens(name: &str) -> Result<(Profile, FileStore, TokenSet), CliError> {
+    let profile = Profile::load(name)?;
     let store = Profile::store(name)?;
     let tokens = store
         .load()
         .map_err(|e| CliError::local(e.to_string()))?
         .ok_or_else(|| CliError::auth(format!("profile {name} has no tokens: log in again")))?;
-    Ok((profile, client, store, tokens))
+    Ok((profile, store, tokens))
 }
 
 /// A client-credentials grant for the profile.
@@ -361,12 +368,7 @@ fn client_credentials_grant(
 /// credentials, granted again) and saved first when needed. The client secret is read
 /// only when a refresh is needed.
 fn fresh(name: &str, out: Output) -> Result<TokenSet, CliError> {
-    let profile = Profile::load(name)?;
-    let store = Profile::store(name)?;
-    let tokens = store
-        .load()
-        .map_err(|e| CliError::local(e.to_string()))?
-        .ok_or_else(|| CliError::auth(format!("profile {name} has no tokens: log in again")))?;
+    let (profile, store, tokens) = load_tokens(name)?;
     if !tokens.needs_refresh(now(), SKEW_SECS) {
         return Ok(tokens);
     }
