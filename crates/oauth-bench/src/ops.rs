@@ -95,13 +95,6 @@ pub fn fixed_secrets() -> (String, String) {
     (state, verifier)
 }
 
-/// The value of query parameter `name` in `url`.
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// The redirect the browser delivers for `state`: the payloads' code, `state`, and the
 /// issuer's `iss` (RFC 9207).
 pub fn callback_text(state: &str) -> String {
@@ -254,10 +247,7 @@ impl DevicePoller {
 
 /// A session holding the payloads' typical token set, valid for an hour from [`NOW`].
 pub fn session() -> Session {
-    let response = json_response(200, &payloads().token_response_typical);
-    let tokens =
-        parse::token_response(&response, NOW, &ParseOptions::default()).expect("a valid response");
-    Session::new(&client(), TokenSet::from_response(tokens, None, NOW))
+    Session::new(&client(), refreshable_tokens())
 }
 
 /// An API request to the payloads' resource.
@@ -285,7 +275,7 @@ pub fn api_call(
     }
 }
 
-/// The token set a refresh starts from: the payloads' typical response, with its
+/// The payloads' typical token response as a token set received at [`NOW`], with its
 /// refresh token.
 pub fn refreshable_tokens() -> TokenSet {
     let response = json_response(200, &payloads().token_response_typical);
