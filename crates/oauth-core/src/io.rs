@@ -240,7 +240,7 @@ impl fmt::Display for AuthorizationUrl {
 
 impl fmt::Debug for AuthorizationUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AuthorizationUrl({})", redact::url_str(&self.0))
+        write!(f, "AuthorizationUrl({})", redact::url(&self.0))
     }
 }
 
@@ -306,7 +306,7 @@ impl<T: fmt::Debug> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Send(r) => write!(f, "Send({r:?})"),
-            Output::Visit(u) => write!(f, "Visit({})", redact::url_str(u.as_str())),
+            Output::Visit(u) => write!(f, "Visit({})", redact::url(u)),
             Output::AwaitCallback { deadline } => {
                 write!(f, "AwaitCallback {{ deadline: {deadline:?} }}")
             }

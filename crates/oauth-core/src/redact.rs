@@ -359,12 +359,6 @@ pub fn response<B: AsRef<[u8]>>(resp: &http::Response<B>) -> impl fmt::Display +
 /// A URL (a [`Url`], an [`AuthorizationUrl`](crate::AuthorizationUrl)) with the values
 /// of sensitive query and fragment parameters redacted.
 pub fn url<U: AsRef<str> + ?Sized>(u: &U) -> impl fmt::Display + '_ {
-    url_str(u.as_ref())
-}
-
-/// [`url`] for a URL held as text: the query and fragment rendered as forms with
-/// secrets redacted.
-pub fn url_str(u: &str) -> impl fmt::Display + '_ {
     struct Show<'a>(&'a str);
     impl fmt::Display for Show<'_> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -386,7 +380,7 @@ pub fn url_str(u: &str) -> impl fmt::Display + '_ {
             Ok(())
         }
     }
-    Show(u)
+    Show(u.as_ref())
 }
 
 #[cfg(test)]

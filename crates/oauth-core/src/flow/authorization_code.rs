@@ -523,7 +523,7 @@ impl fmt::Debug for AuthorizationCodeFlow {
         d.field("state", &self.state.name());
         match &self.state {
             State::Authorize(p) | State::AwaitingCallback(p) => {
-                d.field("url", &redact::url_str(p.url.as_str()).to_string());
+                d.field("url", &redact::url(&p.url).to_string());
                 d.field("deadline", &p.deadline);
             }
             State::Done(t) => {
