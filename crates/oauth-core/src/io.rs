@@ -302,6 +302,22 @@ pub enum Output<T> {
     Done(Result<T, Error>),
 }
 
+impl<T> Output<T> {
+    /// The same action for a flow with another outcome — what a composite flow passes on
+    /// from the flow it runs — or, once the flow is done, its result.
+    pub(crate) fn unless_done<U>(self) -> Result<Output<U>, Result<T, Error>> {
+        Ok(match self {
+            Output::Send(r) => Output::Send(r),
+            Output::Visit(u) => Output::Visit(u),
+            Output::AwaitCallback { deadline } => Output::AwaitCallback { deadline },
+            Output::AwaitResponse => Output::AwaitResponse,
+            Output::ShowUserCode(c) => Output::ShowUserCode(c),
+            Output::WaitUntil(t) => Output::WaitUntil(t),
+            Output::Done(result) => return Err(result),
+        })
+    }
+}
+
 impl<T: fmt::Debug> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

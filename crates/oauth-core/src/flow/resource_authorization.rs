@@ -619,8 +619,13 @@ impl Flow for ResourceAuthorizationFlow {
                 self.state = s;
                 Output::AwaitResponse
             }
-            State::Authorize(mut flow, a) => match flow.poll() {
-                Output::Done(Ok(tokens)) => {
+            // The inner flow's actions pass through; only its end is this flow's.
+            State::Authorize(mut flow, a) => match flow.poll().unless_done() {
+                Ok(action) => {
+                    self.state = State::Authorize(flow, a);
+                    action
+                }
+                Err(Ok(tokens)) => {
                     let done = ResourceAuthorization {
                         tokens,
                         client: a.client,
@@ -631,37 +636,13 @@ impl Flow for ResourceAuthorizationFlow {
                     self.state = State::Done(Box::new(done.clone()));
                     Output::Done(Ok(done))
                 }
-                Output::Done(Err(e)) => {
+                Err(Err(e)) => {
                     let e = Error::InStep {
                         step: ChainStep::Authorization,
                         source: Box::new(e),
                     };
                     self.state = State::Failed(e.clone());
                     Output::Done(Err(e))
-                }
-                Output::Send(r) => {
-                    self.state = State::Authorize(flow, a);
-                    Output::Send(r)
-                }
-                Output::Visit(u) => {
-                    self.state = State::Authorize(flow, a);
-                    Output::Visit(u)
-                }
-                Output::AwaitCallback { deadline } => {
-                    self.state = State::Authorize(flow, a);
-                    Output::AwaitCallback { deadline }
-                }
-                Output::AwaitResponse => {
-                    self.state = State::Authorize(flow, a);
-                    Output::AwaitResponse
-                }
-                Output::ShowUserCode(c) => {
-                    self.state = State::Authorize(flow, a);
-                    Output::ShowUserCode(c)
-                }
-                Output::WaitUntil(t) => {
-                    self.state = State::Authorize(flow, a);
-                    Output::WaitUntil(t)
                 }
             },
             State::Done(d) => {
