@@ -66,6 +66,24 @@ fn summary(exchanges: &[Exchange]) -> Vec<(Method, &str, Option<u16>)> {
         .collect()
 }
 
+/// The exchanges of one chain run, as [`summary`] gives them: the two metadata
+/// documents, the registration when `registers`, the token request.
+fn chain_exchanges(registers: bool) -> Vec<(Method, &'static str, Option<u16>)> {
+    let mut steps = vec![
+        (Method::GET, RESOURCE_METADATA_PATH, Some(200)),
+        (
+            Method::GET,
+            "/.well-known/oauth-authorization-server",
+            Some(200),
+        ),
+    ];
+    if registers {
+        steps.push((Method::POST, "/reg", Some(201)));
+    }
+    steps.push((Method::POST, "/token", Some(200)));
+    steps
+}
+
 /// The values of `name` in a form-encoded body.
 fn form_values(body: &[u8], name: &str) -> Vec<String> {
     url::form_urlencoded::parse(body)
@@ -88,6 +106,16 @@ fn chain(
         .expect("start");
     let mut callbacks = LoopbackCallback::new(listener, headless_browser());
     run(&mut flow, transport, Some(&mut callbacks))
+}
+
+/// [`chain`] for the resource identifier `resource`, on a loopback listener of its own.
+fn chain_for_resource(
+    resource: String,
+    transport: &Transport,
+) -> Result<ResourceAuthorization, oauth_ureq::Error> {
+    let listener = LoopbackListener::bind_default().unwrap();
+    let params = ResourceAuthorizationParams::for_resource(resource, listener.redirect_uri());
+    chain(params, listener, transport)
 }
 
 /// `GET <issuer>/api/me` with `tokens`; the status and the JSON body.
@@ -132,19 +160,7 @@ fn a_bare_401_leads_to_a_registered_client_and_tokens_for_the_api() {
     // Each step's request, in order, and nothing else (the authorization itself is the
     // browser's).
     let sent = log.take();
-    assert_eq!(
-        summary(&sent),
-        [
-            (Method::GET, RESOURCE_METADATA_PATH, Some(200)),
-            (
-                Method::GET,
-                "/.well-known/oauth-authorization-server",
-                Some(200)
-            ),
-            (Method::POST, "/reg", Some(201)),
-            (Method::POST, "/token", Some(200)),
-        ]
-    );
+    assert_eq!(summary(&sent), chain_exchanges(true));
     // RFC 7591 / RFC 8252 §7.3: native, public, loopback redirect registered without port.
     let registration: serde_json::Value = serde_json::from_slice(&sent[2].body).unwrap();
     assert_eq!(registration["application_type"], "native");
@@ -215,15 +231,7 @@ fn a_kept_registration_is_reused_on_another_port_without_registering_again() {
     let sent = log.take();
     assert_eq!(
         summary(&sent),
-        [
-            (Method::GET, RESOURCE_METADATA_PATH, Some(200)),
-            (
-                Method::GET,
-                "/.well-known/oauth-authorization-server",
-                Some(200)
-            ),
-            (Method::POST, "/token", Some(200)),
-        ],
+        chain_exchanges(false),
         "no registration the second time"
     );
     assert!(again.registered.is_none(), "nothing new to keep");
@@ -245,10 +253,7 @@ fn a_refresh_through_the_chains_client_keeps_the_resource_audience() {
     let Some(p) = provider() else { return };
     let log = Log::default();
     let t = log.transport();
-    let listener = LoopbackListener::bind_default().unwrap();
-    let params =
-        ResourceAuthorizationParams::for_resource(resource_id(&p), listener.redirect_uri());
-    let done = chain(params, listener, &t).expect("the chain");
+    let done = chain_for_resource(resource_id(&p), &t).expect("the chain");
     log.take();
 
     let mut flow = RefreshFlow::start(&done.client, &done.tokens, None).expect("a refresh token");
@@ -300,11 +305,9 @@ fn a_resource_identifier_with_a_trailing_slash_is_refused_before_registering() {
     let Some(p) = provider() else { return };
     let log = Log::default();
     let t = log.transport();
-    let listener = LoopbackListener::bind_default().unwrap();
     // The document (same well-known URL) says `<issuer>/api`: not identical.
     let asked = format!("{}/", resource_id(&p));
-    let params = ResourceAuthorizationParams::for_resource(asked, listener.redirect_uri());
-    let e = match chain(params, listener, &t) {
+    let e = match chain_for_resource(asked, &t) {
         Err(oauth_ureq::Error::Flow(e)) => e,
         other => panic!("expected the chain to fail, got {other:?}"),
     };

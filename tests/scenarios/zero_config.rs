@@ -5,7 +5,7 @@
 use crate::{REDIRECT, assert_transcript_clean, body_param};
 use http::{Method, StatusCode};
 use oauth_core::{
-    ApiCall, ChainStep, ConfigError, Error, ErrorCode, ParseErrorKind, RefreshFlow,
+    ApiCall, ChainStep, ConfigError, Error, ErrorCode, HttpResponse, ParseErrorKind, RefreshFlow,
     ResourceAuthorization, ResourceAuthorizationFlow, ResourceAuthorizationParams, Scope, Session,
     TransportErrorKind, Violation, resource_metadata_hint,
 };
@@ -34,6 +34,14 @@ fn run_chain(
     sim.run(&mut flow)
 }
 
+/// The chain from [`RESOURCE`] alone, to [`REDIRECT`].
+fn run_chain_for_resource(sim: &mut Simulation) -> Result<ResourceAuthorization, SimError> {
+    run_chain(
+        sim,
+        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
+    )
+}
+
 fn failed_step(result: Result<ResourceAuthorization, SimError>) -> (ChainStep, Error) {
     match result {
         Err(SimError::Flow(e)) => (
@@ -51,11 +59,7 @@ fn uris(sim: &Simulation) -> Vec<String> {
 #[test]
 fn the_chain_runs_from_a_resource_url_alone() {
     let mut sim = sim_with(901, |_| {});
-    let done = run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    )
-    .expect("the whole chain");
+    let done = run_chain_for_resource(&mut sim).expect("the whole chain");
 
     // Each step's request, in order, and nothing else.
     assert_eq!(
@@ -177,11 +181,7 @@ fn the_chain_starts_from_a_401_challenge() {
 #[test]
 fn a_kept_registration_is_reused_and_a_foreign_one_is_not() {
     let mut sim = sim_with(903, |_| {});
-    let first = run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    )
-    .unwrap();
+    let first = run_chain_for_resource(&mut sim).unwrap();
     let kept = first.registered.clone().unwrap();
 
     // The next run (another loopback port) reuses it: no registration request.
@@ -241,10 +241,7 @@ fn a_resource_that_lies_about_its_identifier_is_refused_before_any_server_is_con
     let mut sim = sim_with(910, |s| {
         s.set_claimed_resource_identifier(Some("https://bank.example"));
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::ResourceMetadata);
     assert_eq!(e, Error::Violation(Violation::ResourceMismatch));
     assert_eq!(uris(&sim).len(), 1, "{:?}", uris(&sim));
@@ -289,10 +286,7 @@ fn server_metadata_for_another_issuer_is_refused_and_nothing_is_registered() {
             }
         }
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::ServerMetadata);
     assert_eq!(e, Error::Violation(Violation::MetadataIssuerMismatch));
     assert_eq!(sim.server().registered_clients(), 0);
@@ -304,10 +298,7 @@ fn a_registration_without_client_id_fails_in_the_registration_step() {
     let mut sim = sim_with(913, |s| {
         s.set_registration(RegistrationMode::OmitsClientId);
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::Registration);
     match e {
         Error::Parse(p) => {
@@ -325,10 +316,7 @@ fn no_client_and_no_registration_endpoint_is_a_configuration_error() {
     let mut sim = sim_with(914, |s| {
         s.set_registration(RegistrationMode::Off);
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::Registration);
     assert_eq!(
         e,
@@ -345,10 +333,7 @@ fn redirects_between_metadata_hosts_are_never_followed() {
             "https://evil.example/.well-known/oauth-protected-resource",
         ));
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::ResourceMetadata);
     assert_eq!(
         e,
@@ -373,10 +358,7 @@ fn redirects_between_metadata_hosts_are_never_followed() {
         }
         Hop::Response(_) => {}
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::ServerMetadata);
     assert_eq!(
         e,
@@ -398,11 +380,7 @@ fn a_server_with_only_openid_discovery_is_found_there() {
         }
         Hop::Response(_) => {}
     });
-    run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    )
-    .expect("chain through OpenID discovery");
+    run_chain_for_resource(&mut sim).expect("chain through OpenID discovery");
     assert_eq!(
         uris(&sim)[1..3],
         [
@@ -424,20 +402,14 @@ fn each_step_reports_its_own_failures() {
             *r.body_mut() = b"busy".to_vec();
         }
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::Registration);
     assert!(e.is_retryable(), "{e:?}");
 
     // The user refuses at the authorization page.
     let mut sim = sim_with(919, |_| {});
     sim.set_user(oauth_testkit::UserPolicy::Deny);
-    let result = run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    );
+    let result = run_chain_for_resource(&mut sim);
     let Err(SimError::Flow(err)) = &result else {
         panic!("{result:?}")
     };
@@ -452,10 +424,7 @@ fn each_step_reports_its_own_failures() {
     let mut sim = sim_with(920, |s| {
         s.inject_fault(Fault::ConnectionRefused);
     });
-    let (step, e) = failed_step(run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    ));
+    let (step, e) = failed_step(run_chain_for_resource(&mut sim));
     assert_eq!(step, ChainStep::Authorization);
     assert!(matches!(e, Error::Transport(ref t) if t.kind == TransportErrorKind::Connect));
 }
@@ -487,6 +456,16 @@ fn rfc8707_a_token_for_another_resource_is_refused_by_the_resource_server() {
 
 fn get(url: &str) -> http::Request<Vec<u8>> {
     http::Request::get(url).body(Vec::new()).unwrap()
+}
+
+/// One `GET https://api.example/me` through `session`, persisting nowhere.
+fn call_me(sim: &mut Simulation, session: &mut Session) -> Vec<Result<HttpResponse, Error>> {
+    sim.run_calls(
+        session,
+        vec![ApiCall::new(get("https://api.example/me"))],
+        &mut |_| Ok(()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -528,14 +507,7 @@ fn a_lost_grant_is_authorized_again_with_the_kept_client() {
         s.set_access_token_ttl(60);
     });
     let mut session = Session::unauthorized();
-    let mut persist = |_: &oauth_core::TokenSet| Ok(());
-    let first = sim
-        .run_calls(
-            &mut session,
-            vec![ApiCall::new(get("https://api.example/me"))],
-            &mut persist,
-        )
-        .unwrap();
+    let first = call_me(&mut sim, &mut session);
     assert_eq!(first[0].as_ref().unwrap().status(), StatusCode::OK);
     let refresh = session.tokens().unwrap().refresh_token.clone().unwrap();
 
@@ -543,13 +515,7 @@ fn a_lost_grant_is_authorized_again_with_the_kept_client() {
     sim.server_mut()
         .revoke_refresh_token_grant(refresh.secret());
     sim.advance(120);
-    let again = sim
-        .run_calls(
-            &mut session,
-            vec![ApiCall::new(get("https://api.example/me"))],
-            &mut persist,
-        )
-        .unwrap();
+    let again = call_me(&mut sim, &mut session);
     assert_eq!(again[0].as_ref().unwrap().status(), StatusCode::OK);
     // Authorized twice, registered once: the second chain reused the client.
     assert_eq!(sim.server().stats().codes_issued, 2);
@@ -573,13 +539,7 @@ fn a_refused_authorization_ends_the_call_and_its_waiters_with_the_chain_error() 
     assert_eq!(session.state_name(), "NeedsAuthorization");
     // A later call tries again (the user may agree this time).
     sim.set_user(oauth_testkit::UserPolicy::Approve);
-    let later = sim
-        .run_calls(
-            &mut session,
-            vec![ApiCall::new(get("https://api.example/me"))],
-            &mut |_| Ok(()),
-        )
-        .unwrap();
+    let later = call_me(&mut sim, &mut session);
     assert_eq!(later[0].as_ref().unwrap().status(), StatusCode::OK);
 }
 
@@ -607,26 +567,14 @@ fn what_an_unauthorized_session_does_without_a_challenge() {
         s.set_announce_resource_metadata(false);
     });
     let mut session = Session::unauthorized();
-    let r = sim
-        .run_calls(
-            &mut session,
-            vec![ApiCall::new(get("https://api.example/me"))],
-            &mut |_| Ok(()),
-        )
-        .unwrap();
+    let r = call_me(&mut sim, &mut session);
     assert_eq!(r[0].as_ref().unwrap_err(), &Error::NotAuthorized);
     assert_eq!(sim.sent_requests().len(), 1);
 
     // A plain session (not allowed to authorize) never probes.
     let mut sim = sim_with(935, |_| {});
     let mut session = Session::unauthorized().with_authorization(false);
-    let r = sim
-        .run_calls(
-            &mut session,
-            vec![ApiCall::new(get("https://api.example/me"))],
-            &mut |_| Ok(()),
-        )
-        .unwrap();
+    let r = call_me(&mut sim, &mut session);
     assert_eq!(r[0].as_ref().unwrap_err(), &Error::NotAuthorized);
     assert!(sim.sent_requests().is_empty());
 }
@@ -634,11 +582,7 @@ fn what_an_unauthorized_session_does_without_a_challenge() {
 #[test]
 fn bearer_05_a_token_for_the_resource_goes_to_the_resource_only() {
     let mut sim = sim_with(936, |_| {});
-    let done = run_chain(
-        &mut sim,
-        ResourceAuthorizationParams::for_resource(RESOURCE, REDIRECT),
-    )
-    .unwrap();
+    let done = run_chain_for_resource(&mut sim).unwrap();
     let mut session = Session::from_authorization(&done);
     let before = sim.sent_requests().len();
     let r = sim

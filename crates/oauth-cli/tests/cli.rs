@@ -9,456 +9,26 @@
 
 #![allow(clippy::print_stderr)]
 
+mod common;
+
+use common::{Cli, OAUTH, Run, base64, http};
 use oauth_core::UnixTime;
 use oauth_testkit::{AuthMethod, Decision, FakeAuthorizationServer, HttpServer, RegisteredClient};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime};
 
-const OAUTH: &str = env!("CARGO_BIN_EXE_oauth");
-/// The longest any one command may run before the watchdog kills it.
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-// ── running the binary ──────────────────────────────────────────────────────────
-
-/// What one command did.
-#[derive(Clone, Debug)]
-struct Run {
-    args: Vec<String>,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn code(&self) -> i32 {
-        self.code.unwrap_or(-1)
-    }
-
-    #[track_caller]
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code(),
-            code,
-            "`oauth {}` exited {:?}, expected {code}\n--- stdout\n{}\n--- stderr\n{}",
-            self.args.join(" "),
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn ok(&self) -> &Self {
-        self.expect(0)
-    }
-
-    /// Whether this was `oauth … token …` (whose stdout is the access token).
-    fn is_token_command(&self) -> bool {
-        self.args
-            .iter()
-            .find(|a| !a.starts_with('-'))
-            .map(String::as_str)
-            == Some("token")
-    }
-}
-
-/// A child `oauth` process whose stderr is read line by line as it runs.
-struct Running {
-    args: Vec<String>,
-    child: Child,
-    stdout: Option<JoinHandle<String>>,
-    lines: mpsc::Receiver<String>,
-    stderr: Option<JoinHandle<()>>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    /// The next stderr line, waiting at most `timeout`.
-    fn next_line(&mut self, timeout: Duration) -> Option<String> {
-        let line = self.lines.recv_timeout(timeout).ok()?;
-        self.seen.push(line.clone());
-        Some(line)
-    }
-
-    /// Waits for the exit (killing the child after `timeout`) and collects the output.
-    fn wait(mut self, timeout: Duration) -> Run {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break None;
-                }
-            }
-        };
-        let stdout = self
-            .stdout
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if let Some(h) = self.stderr.take() {
-            let _ = h.join();
-        }
-        self.seen.extend(self.lines.try_iter());
-        let run = Run {
-            args: self.args.clone(),
-            code: status.and_then(|s| s.code()),
-            stdout,
-            stderr: self.seen.concat(),
-        };
-        assert!(
-            status.is_some(),
-            "`oauth {}` did not finish within {timeout:?}\n--- stdout\n{}\n--- stderr\n{}",
-            run.args.join(" "),
-            run.stdout,
-            run.stderr
-        );
-        run
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Only reached with a live child when a test failed half-way.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-// ── one test's world ────────────────────────────────────────────────────────────
-
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-/// A configuration directory, the environment of the children, and every output seen.
-struct Cli {
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-    runs: Vec<Run>,
-    /// Values that must never be printed.
-    secrets: Vec<String>,
-    /// Access tokens: printed only by `oauth token`.
-    access_tokens: Vec<String>,
-}
-
 impl Cli {
+    /// A test's own configuration directory, with the binary's hidden
+    /// `headless-browser` subcommand as `$BROWSER`, checked for the fake server's
+    /// token shapes too.
     fn new(name: &str) -> Cli {
-        let dir = std::env::temp_dir().join(format!(
-            "oauth-cli-test-{name}-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the configuration directory");
-        Cli {
-            dir,
-            env: vec![("BROWSER".into(), format!("{OAUTH} headless-browser"))],
-            runs: Vec::new(),
-            secrets: Vec::new(),
-            access_tokens: Vec::new(),
-        }
+        Cli::with_browser(
+            "oauth-cli-test",
+            name,
+            format!("{OAUTH} headless-browser"),
+            true,
+        )
     }
-
-    /// A client secret: never to be printed, neither raw nor as a Basic credential.
-    fn secret(&mut self, client_id: &str, secret: &str) {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        self.secrets.push(secret.to_owned());
-        self.secrets.push(enc(secret));
-        self.secrets.push(base64(
-            format!("{}:{}", enc(client_id), enc(secret)).as_bytes(),
-        ));
-    }
-
-    fn tokens_path(&self, profile: &str) -> PathBuf {
-        self.dir.join("tokens").join(format!("{profile}.json"))
-    }
-
-    fn profile_path(&self, profile: &str) -> PathBuf {
-        self.dir.join("profiles").join(format!("{profile}.json"))
-    }
-
-    /// The stored token set of `profile` (the `tokens` member of the file).
-    fn stored(&self, profile: &str) -> serde_json::Value {
-        let bytes = std::fs::read(self.tokens_path(profile)).expect("the tokens file");
-        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("tokens file is JSON");
-        assert_eq!(v["format"], "oauth-sansio/token-set");
-        v["tokens"].clone()
-    }
-
-    fn stored_refresh(&self, profile: &str) -> String {
-        self.stored(profile)["refresh_token"]
-            .as_str()
-            .expect("a refresh token")
-            .to_owned()
-    }
-
-    fn stored_access(&self, profile: &str) -> String {
-        self.stored(profile)["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_owned()
-    }
-
-    /// Learns the tokens now on disk (every profile), so that later and earlier
-    /// outputs are checked against them.
-    fn learn_tokens(&mut self) {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("tokens")) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let Ok(bytes) = std::fs::read(e.path()) else {
-                continue;
-            };
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-                continue;
-            };
-            let t = &v["tokens"];
-            let learn = |list: &mut Vec<String>, member: &str| {
-                if let Some(s) = t[member].as_str()
-                    && !list.iter().any(|x| x == s)
-                {
-                    list.push(s.to_owned());
-                }
-            };
-            learn(&mut self.secrets, "refresh_token");
-            learn(&mut self.access_tokens, "access_token");
-            // A client registered by `oauth curl` (RFC 7591): its secrets are kept here.
-            for member in ["registration_access_token", "client_secret"] {
-                if let Some(s) = v["client"][member].as_str()
-                    && !self.secrets.iter().any(|x| x == s)
-                {
-                    self.secrets.push(s.to_owned());
-                }
-            }
-        }
-    }
-
-    fn spawn_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Running {
-        let mut cmd = Command::new(OAUTH);
-        cmd.args(args)
-            .env("OAUTH_CONFIG_DIR", &self.dir)
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start oauth");
-        let mut out = child.stdout.take().expect("stdout");
-        let stdout = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        });
-        let err = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        let stderr = std::thread::spawn(move || {
-            let mut r = BufReader::new(err);
-            loop {
-                let mut line = Vec::new();
-                match r.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if tx
-                            .send(String::from_utf8_lossy(&line).into_owned())
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        Running {
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-            child,
-            stdout: Some(stdout),
-            lines,
-            stderr: Some(stderr),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Records a finished run and checks it for secrets.
-    fn record(&mut self, run: Run) -> Run {
-        self.learn_tokens();
-        self.check(&run);
-        self.runs.push(run.clone());
-        run
-    }
-
-    fn run_with(&mut self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
-        let run = self.spawn_with(args, extra_env).wait(TIMEOUT);
-        self.record(run)
-    }
-
-    fn run(&mut self, args: &[&str]) -> Run {
-        self.run_with(args, &[])
-    }
-
-    /// Fails when `run` shows a secret.
-    #[track_caller]
-    fn check(&self, run: &Run) {
-        let cmd = format!("oauth {}", run.args.join(" "));
-        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-            for s in &self.secrets {
-                assert!(
-                    !text.contains(s.as_str()),
-                    "`{cmd}` printed a secret on {stream}:\n{text}"
-                );
-            }
-            let token_stdout = stream == "stdout" && run.is_token_command();
-            if !token_stdout {
-                for at in &self.access_tokens {
-                    assert!(
-                        !text.contains(at.as_str()),
-                        "`{cmd}` printed an access token on {stream}:\n{text}"
-                    );
-                }
-            }
-            // The fake server's secrets have known shapes: a prefix and 32 base64url
-            // characters (24 random bytes).
-            let mut shapes = vec!["code_", "rt_", "dc_"];
-            if !token_stdout {
-                shapes.push("at_");
-            }
-            for prefix in shapes {
-                if let Some(found) = token_shaped(text, prefix) {
-                    panic!("`{cmd}` printed {found:?} on {stream}:\n{text}");
-                }
-            }
-            for param in ["code", "code_verifier", "refresh_token", "device_code"] {
-                if let Some(value) = unredacted_param(text, param) {
-                    panic!("`{cmd}` printed {param}={value} on {stream}:\n{text}");
-                }
-            }
-        }
-        // With -v, every Authorization header is shown redacted.
-        for line in run.stderr.lines() {
-            let l = line
-                .trim_start_matches(['>', '<', ' '])
-                .to_ascii_lowercase();
-            if l.starts_with("authorization:") {
-                assert!(
-                    line.trim_end().ends_with("<redacted>"),
-                    "`{cmd}` logged an Authorization header unredacted: {line}"
-                );
-            }
-        }
-    }
-
-    /// Checks every output of the test once more against every secret learned since,
-    /// and that the profiles never hold a secret.
-    fn finish(mut self) {
-        self.learn_tokens();
-        for run in &self.runs {
-            self.check(run);
-        }
-        if let Ok(entries) = std::fs::read_dir(self.dir.join("profiles")) {
-            for e in entries.flatten() {
-                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                for s in self.secrets.iter().chain(&self.access_tokens) {
-                    assert!(
-                        !text.contains(s.as_str()),
-                        "{} holds a secret",
-                        e.path().display()
-                    );
-                }
-            }
-        }
-        self.runs.clear();
-    }
-}
-
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
-/// `prefix` followed by 32 or more base64url characters, not inside a longer word.
-fn token_shaped(text: &str, prefix: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = text[from..].find(prefix) {
-        let start = from + pos;
-        let end = start + prefix.len();
-        let run = bytes[end..].iter().take_while(|b| is_b64url(**b)).count();
-        if (start == 0 || !is_b64url(bytes[start - 1])) && run >= 32 {
-            return Some(text[start..end + run].to_owned());
-        }
-        from = end;
-    }
-    None
-}
-
-/// A `name=value` (not `other_name=`) whose value is neither empty nor redacted.
-fn unredacted_param(text: &str, name: &str) -> Option<String> {
-    let needle = format!("{name}=");
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = text[from..].find(&needle) {
-        let start = from + pos;
-        let value_start = start + needle.len();
-        from = value_start;
-        if start > 0 && is_b64url(bytes[start - 1]) {
-            continue;
-        }
-        let value: String = text[value_start..]
-            .chars()
-            .take_while(|c| !matches!(c, '&' | ' ' | '\n' | '"' | '\''))
-            .collect();
-        let ok = value.is_empty()
-            || value.starts_with("<redacted>")
-            || value.to_ascii_lowercase().starts_with("%3credacted%3e");
-        if !ok {
-            return Some(value);
-        }
-    }
-    None
-}
-
-/// Standard base64 with padding (for the Basic credential a leak would show).
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 // ── the server side ─────────────────────────────────────────────────────────────
@@ -487,23 +57,10 @@ fn wall_clock() -> UnixTime {
 /// A plain `GET` with a bearer token, as `curl -H "Authorization: Bearer $(oauth token)"`
 /// would do; returns the status.
 fn get_with_bearer(url: &str, token: &str) -> u16 {
-    let u = url::Url::parse(url).expect("URL");
-    let authority = &u[url::Position::BeforeHost..url::Position::AfterPort];
-    let mut s = TcpStream::connect(authority).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(
-        s,
-        "GET {} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
-        u.path()
-    )
-    .expect("write");
-    let mut response = String::new();
-    let _ = s.read_to_string(&mut response);
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    let path = url::Url::parse(url).expect("URL").path().to_owned();
+    let bearer = format!("Bearer {token}");
+    let headers = [("Authorization", bearer.as_str())];
+    http(url, "GET", &path, &headers, "", Duration::from_secs(10)).0
 }
 
 fn login_args<'a>(server_args: &'a [&'a str], port: &'a str) -> Vec<&'a str> {
@@ -513,19 +70,44 @@ fn login_args<'a>(server_args: &'a [&'a str], port: &'a str) -> Vec<&'a str> {
     args
 }
 
+/// The fake server `seed` and `N` free ports (picked after the server started), with
+/// the public client `cli-app` registered with a loopback callback on each.
+fn server_with_cli_app<const N: usize>(seed: u64) -> (HttpServer, [u16; N]) {
+    let server = server(seed);
+    let ports: [u16; N] = std::array::from_fn(|_| free_port());
+    server.with(|s| {
+        let mut c = RegisteredClient::public("cli-app", &callback(ports[0]));
+        c.redirect_uris
+            .extend(ports[1..].iter().map(|p| callback(*p)));
+        s.register(c);
+    });
+    (server, ports)
+}
+
+/// `oauth login <first…> --issuer <server> --client-id cli-app --scope api:read
+/// --redirect-port <port>`.
+fn login_cli_app(cli: &mut Cli, server: &HttpServer, port: u16, first: &[&str]) -> Run {
+    let issuer = server.issuer();
+    let port = port.to_string();
+    let mut server_args = first.to_vec();
+    server_args.extend_from_slice(&[
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "cli-app",
+        "--scope",
+        "api:read",
+    ]);
+    cli.run(&login_args(&server_args, &port))
+}
+
 // ── the tests ───────────────────────────────────────────────────────────────────
 
 /// Login by discovery and by explicit endpoints; `token`, `curl` and `profiles`.
 #[test]
 fn login_token_curl_profiles() {
-    let server = server(1);
+    let (server, [p1, p2]) = server_with_cli_app(1);
     let issuer = server.issuer();
-    let (p1, p2) = (free_port(), free_port());
-    server.with(|s| {
-        let mut c = RegisteredClient::public("cli-app", &callback(p1));
-        c.redirect_uris.push(callback(p2));
-        s.register(c);
-    });
     let mut cli = Cli::new("login");
 
     // Discovery.
@@ -577,7 +159,7 @@ fn login_token_curl_profiles() {
     let me = server.resource_url("/me");
     let curl = cli.run(&["curl", &me]);
     curl.ok();
-    let body: serde_json::Value = serde_json::from_str(&curl.stdout).expect("JSON body");
+    let body = curl.json();
     assert_eq!(body["client_id"], "cli-app");
     assert_eq!(body["path"], "/api/me");
     assert_eq!(body["method"], "GET");
@@ -586,7 +168,7 @@ fn login_token_curl_profiles() {
     // POST with -d and a header.
     let post = cli.run(&["curl", "-d", "a=1", "-H", "X-Test: yes", &me]);
     post.ok();
-    let body: serde_json::Value = serde_json::from_str(&post.stdout).expect("JSON body");
+    let body = post.json();
     assert_eq!(body["method"], "POST");
 
     // Explicit endpoints, another profile.
@@ -608,7 +190,7 @@ fn login_token_curl_profiles() {
     args.insert(0, "--json");
     let login = cli.run(&args);
     login.ok();
-    let report: serde_json::Value = serde_json::from_str(&login.stdout).expect("--json login");
+    let report = login.json();
     assert_eq!(report["profile"], "manual");
     assert_eq!(report["refresh_token"], true);
     assert_eq!(report["scope"], "api:read");
@@ -636,7 +218,7 @@ fn login_token_curl_profiles() {
     assert!(lines[1].contains(&token_url), "{}", lines[1]);
     let json = cli.run(&["profiles", "--json"]);
     json.ok();
-    let rows: serde_json::Value = serde_json::from_str(&json.stdout).expect("--json profiles");
+    let rows = json.json();
     let rows = rows.as_array().expect("an array");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["profile"], "default");
@@ -656,26 +238,12 @@ fn login_token_curl_profiles() {
 /// After expiry, `token` and `curl` refresh first and save the rotated refresh token.
 #[test]
 fn refresh_after_expiry_rotates_and_saves() {
-    let server = server(2);
+    let (server, [port]) = server_with_cli_app(2);
     server.with(|s| {
         s.set_access_token_ttl(2);
     });
-    let port = free_port();
-    server.with(|s| {
-        s.register(RegisteredClient::public("cli-app", &callback(port)));
-    });
     let mut cli = Cli::new("refresh");
-    let issuer = server.issuer();
-    let port_s = port.to_string();
-    let server_args = [
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "cli-app",
-        "--scope",
-        "api:read",
-    ];
-    cli.run(&login_args(&server_args, &port_s)).ok();
+    login_cli_app(&mut cli, &server, port, &[]).ok();
     let (at0, rt0) = (cli.stored_access("default"), cli.stored_refresh("default"));
 
     std::thread::sleep(Duration::from_secs(3));
@@ -795,7 +363,7 @@ fn confidential_client_secret_from_env() {
 
     let introspect = cli.run_with(&["-v", "introspect"], &env);
     introspect.ok();
-    let doc: serde_json::Value = serde_json::from_str(&introspect.stdout).expect("JSON");
+    let doc = introspect.json();
     assert_eq!(doc["client_id"], "conf-app");
 
     // Without the variable: a usage error naming it (the secret was not stored).
@@ -814,28 +382,12 @@ fn confidential_client_secret_from_env() {
 /// the refresh is refused); logout forgets the tokens and revokes them.
 #[test]
 fn revoke_and_logout() {
-    let server = server(4);
-    let (p1, p2) = (free_port(), free_port());
-    server.with(|s| {
-        let mut c = RegisteredClient::public("cli-app", &callback(p1));
-        c.redirect_uris.push(callback(p2));
-        s.register(c);
-    });
+    let (server, [p1, p2]) = server_with_cli_app(4);
     let mut cli = Cli::new("revoke");
-    let issuer = server.issuer();
     let me = server.resource_url("/me");
-    let (port1, port2) = (p1.to_string(), p2.to_string());
-    let server_args = [
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "cli-app",
-        "--scope",
-        "api:read",
-    ];
 
     // revoke, then curl.
-    cli.run(&login_args(&server_args, &port1)).ok();
+    login_cli_app(&mut cli, &server, p1, &[]).ok();
     let rt = cli.stored_refresh("default");
     cli.run(&["curl", &me]).ok();
     let revoke = cli.run(&["revoke"]);
@@ -853,13 +405,10 @@ fn revoke_and_logout() {
     assert!(curl.stderr.contains("invalid_grant"), "{}", curl.stderr);
 
     // logout.
-    cli.run(&login_args(&server_args, &port2)).ok();
+    login_cli_app(&mut cli, &server, p2, &[]).ok();
     let json = cli.run(&["revoke", "--access", "--json"]);
     json.ok();
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&json.stdout).unwrap()["revoked"],
-        "access_token"
-    );
+    assert_eq!(json.json()["revoked"], "access_token");
     assert_eq!(server.with(|s| s.stats().revocations), 2);
     let logout = cli.run(&["logout"]);
     logout.ok();
@@ -909,19 +458,13 @@ fn device_login() {
     ];
     let mut child = cli.spawn_with(&args, &[]);
     let started = Instant::now();
-    let mut code = None;
-    while started.elapsed() < Duration::from_secs(15) {
-        let Some(line) = child.next_line(Duration::from_secs(1)) else {
-            continue;
-        };
-        if let Some(rest) = line.trim().strip_prefix("To sign in, visit ") {
-            let (uri, user_code) = rest.split_once(" and enter the code ").expect("the line");
-            assert_eq!(uri, format!("{issuer}/device"));
-            code = Some(user_code.trim().to_owned());
-            break;
-        }
-    }
-    let code = code.expect("the user code on stderr");
+    let code = child
+        .user_code(
+            &format!("{issuer}/device"),
+            started,
+            Duration::from_secs(15),
+        )
+        .expect("the user code on stderr");
     assert!(server.with(|s| s.approve_device(&code, Decision::Approve, wall_clock())));
     let run = child.wait(Duration::from_secs(15));
     let run = cli.record(run);
@@ -1009,24 +552,10 @@ fn client_credentials_secrets() {
 /// Denied consent is an authorization failure (3) naming access_denied; nothing saved.
 #[test]
 fn denied_consent() {
-    let server = server(7);
-    let port = free_port();
-    server.with(|s| {
-        s.register(RegisteredClient::public("cli-app", &callback(port)));
-    });
+    let (server, [port]) = server_with_cli_app(7);
     server.set_decision(Decision::Deny);
     let mut cli = Cli::new("deny");
-    let issuer = server.issuer();
-    let port_s = port.to_string();
-    let server_args = [
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "cli-app",
-        "--scope",
-        "api:read",
-    ];
-    let login = cli.run(&login_args(&server_args, &port_s));
+    let login = login_cli_app(&mut cli, &server, port, &[]);
     login.expect(3);
     assert!(login.stderr.contains("access_denied"), "{}", login.stderr);
     assert!(!cli.tokens_path("default").exists());
@@ -1038,25 +567,9 @@ fn denied_consent() {
 /// unknown profile is an authorization failure (3) with a hint to log in.
 #[test]
 fn corrupt_tokens_file_and_missing_profile() {
-    let server = server(8);
-    let port = free_port();
-    server.with(|s| {
-        s.register(RegisteredClient::public("cli-app", &callback(port)));
-    });
+    let (server, [port]) = server_with_cli_app(8);
     let mut cli = Cli::new("corrupt");
-    let issuer = server.issuer();
-    let port_s = port.to_string();
-    let server_args = [
-        "--profile",
-        "work",
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "cli-app",
-        "--scope",
-        "api:read",
-    ];
-    cli.run(&login_args(&server_args, &port_s)).ok();
+    login_cli_app(&mut cli, &server, port, &["--profile", "work"]).ok();
     let path = cli.tokens_path("work");
     let garbage = b"{ this is not \x00 a token file";
     std::fs::write(&path, garbage).unwrap();
@@ -1092,23 +605,10 @@ fn corrupt_tokens_file_and_missing_profile() {
 /// and usage errors exit 2.
 #[test]
 fn curl_status_and_usage_errors() {
-    let server = server(9);
-    let port = free_port();
-    server.with(|s| {
-        s.register(RegisteredClient::public("cli-app", &callback(port)));
-    });
+    let (server, [port]) = server_with_cli_app(9);
     let mut cli = Cli::new("curl");
     let issuer = server.issuer();
-    let port_s = port.to_string();
-    let server_args = [
-        "--issuer",
-        &issuer,
-        "--client-id",
-        "cli-app",
-        "--scope",
-        "api:read",
-    ];
-    cli.run(&login_args(&server_args, &port_s)).ok();
+    login_cli_app(&mut cli, &server, port, &[]).ok();
 
     let not_found = cli.run(&["curl", &format!("{issuer}/no/such/path")]);
     not_found.expect(6);
@@ -1156,7 +656,7 @@ fn curl_zero_config() {
 
     let first = cli.run(&["curl", &me]);
     first.ok();
-    let body: serde_json::Value = serde_json::from_str(&first.stdout).expect("the API's JSON");
+    let body = first.json();
     let resource = format!("{}/api", server.issuer());
     assert_eq!(body["audience"], resource.as_str());
     assert!(

@@ -17,6 +17,19 @@ fn headless() -> Browser {
     }))
 }
 
+fn start_server(seed: u64) -> HttpServer {
+    HttpServer::start(FakeAuthorizationServer::new(seed)).unwrap()
+}
+
+/// A zero-configuration client with an empty store and the headless browser.
+fn fresh_client() -> AuthorizedClient {
+    AuthorizedClient::zero_config(
+        Transport::default(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(BrowserAuthorizer::new(headless())),
+    )
+}
+
 fn get(url: &str) -> http::Request<Vec<u8>> {
     http::Request::get(url).body(Vec::new()).unwrap()
 }
@@ -27,7 +40,7 @@ fn json(response: &oauth_core::HttpResponse) -> serde_json::Value {
 
 #[test]
 fn a_client_that_knows_only_a_url_authorizes_calls_and_keeps_its_registration() {
-    let server = HttpServer::start(FakeAuthorizationServer::new(9701)).unwrap();
+    let server = start_server(9701);
     let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
     let authorizer = Arc::new(BrowserAuthorizer::new(headless()).client_name("zero-config test"));
     let client =
@@ -62,12 +75,8 @@ fn a_client_that_knows_only_a_url_authorizes_calls_and_keeps_its_registration() 
 
 #[test]
 fn sixteen_threads_on_a_fresh_client_cause_one_authorization() {
-    let server = HttpServer::start(FakeAuthorizationServer::new(9702)).unwrap();
-    let client = AuthorizedClient::zero_config(
-        Transport::default(),
-        Arc::new(MemoryStore::new()),
-        Arc::new(BrowserAuthorizer::new(headless())),
-    );
+    let server = start_server(9702);
+    let client = fresh_client();
     let url = server.resource_url("items");
     let handles: Vec<_> = (0..16)
         .map(|_| {
@@ -86,13 +95,9 @@ fn sixteen_threads_on_a_fresh_client_cause_one_authorization() {
 #[test]
 fn the_chain_failures_reach_the_caller_typed() {
     // The user refuses: the call ends with the authorization step's error.
-    let server = HttpServer::start(FakeAuthorizationServer::new(9703)).unwrap();
+    let server = start_server(9703);
     server.set_decision(Decision::Deny);
-    let client = AuthorizedClient::zero_config(
-        Transport::default(),
-        Arc::new(MemoryStore::new()),
-        Arc::new(BrowserAuthorizer::new(headless())),
-    );
+    let client = fresh_client();
     match client.call(get(&server.resource_url("me"))) {
         Err(ApiError::Token(e)) => {
             assert_eq!(e.step(), Some(ChainStep::Authorization), "{e:?}");
@@ -102,15 +107,11 @@ fn the_chain_failures_reach_the_caller_typed() {
     }
 
     // The resource's metadata names another resource: refused before any server.
-    let server = HttpServer::start(FakeAuthorizationServer::new(9704)).unwrap();
+    let server = start_server(9704);
     server.with(|s| {
         s.set_claimed_resource_identifier(Some("http://127.0.0.1:1/elsewhere"));
     });
-    let client = AuthorizedClient::zero_config(
-        Transport::default(),
-        Arc::new(MemoryStore::new()),
-        Arc::new(BrowserAuthorizer::new(headless())),
-    );
+    let client = fresh_client();
     match client.call(get(&server.resource_url("me"))) {
         Err(ApiError::Token(e)) => {
             assert_eq!(e.step(), Some(ChainStep::ResourceMetadata));
@@ -126,7 +127,7 @@ fn the_chain_failures_reach_the_caller_typed() {
 
 #[test]
 fn probe_and_authorize_resource_without_a_session() {
-    let server = HttpServer::start(FakeAuthorizationServer::new(9705)).unwrap();
+    let server = start_server(9705);
     let transport = Transport::default();
     let challenge = probe(&transport, get(&server.resource_url("me")))
         .unwrap()
@@ -166,7 +167,7 @@ fn probe_and_authorize_resource_without_a_session() {
 
 #[test]
 fn a_kept_client_the_server_forgot_is_dropped_and_the_next_call_registers_anew() {
-    let server = HttpServer::start(FakeAuthorizationServer::new(9706)).unwrap();
+    let server = start_server(9706);
     let store = Arc::new(MemoryStore::new());
     // Kept from an earlier run against this issuer, but unknown to the server now (a
     // server that lost its clients): its authorization page shows an error and never
